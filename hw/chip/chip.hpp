@@ -1,0 +1,123 @@
+// Chip descriptions: the one YAML schema for an accelerator, its presets and validation.
+//
+// Every parameter is declared once in chip_schema() (type, unit in the key name, default or
+// required, range, description); that declaration drives parsing, validation, `nax describe`,
+// `nax config dump` and the chip hash. Raw YAML -> validated, immutable ChipParams: hardware code
+// never sees YAML.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/common/params.hpp"
+
+namespace nax::hw {
+
+enum class Dataflow { kWeightStationary, kOutputStationary, kInputStationary };
+enum class DepthwiseMapping { kMacArray, kVectorUnit };
+enum class SramOrganization { kUnified, kSplit };
+
+const char* dataflow_name(Dataflow d);  // "ws", "os", "is"
+
+struct ChipParams {
+  std::string name;
+  std::string description;
+  double clock_mhz = 0;
+
+  struct MacArray {
+    int rows = 0;
+    int cols = 0;
+    Dataflow dataflow = Dataflow::kWeightStationary;
+    int mac_latency_cycles = 1;
+    bool overlap_preload = true;    // preload the next fold's operands during the current fold
+    bool fused_activations = true;  // output pipeline applies activations/requantisation
+  } mac_array;
+
+  struct VectorUnit {
+    int lanes = 0;
+    int pipeline_latency_cycles = 0;
+    std::vector<std::string> ops;  // op classes it runs: dwconv, pool, eltwise, activation, ...
+  } vector_unit;
+
+  struct Sram {
+    SramOrganization organization = SramOrganization::kUnified;
+    int64_t capacity_kib = 0;  // unified capacity; with split, the sum of the three
+    int64_t ifmap_kib = 0;     // split only
+    int64_t weight_kib = 0;    // split only
+    int64_t ofmap_kib = 0;     // split only
+    int banks = 0;
+    int ports_per_bank = 0;
+    int bank_bytes_per_cycle = 0;
+    bool double_buffering = true;
+  } sram;
+
+  struct Dma {
+    int channels = 0;
+    int burst_bytes = 0;
+    int setup_cycles = 0;
+    int max_outstanding = 0;
+  } dma;
+
+  struct Dram {
+    bool ideal = false;  // infinite bandwidth, zero latency (SCALE-Sim's stall-free mode)
+    double bandwidth_gb_per_s = 0;
+    double latency_ns = 0;
+  } dram;
+
+  struct Data {
+    int activation_bits = 8;
+    int weight_bits = 8;
+    int accumulator_bits = 32;
+  } data;
+
+  DepthwiseMapping depthwise_on = DepthwiseMapping::kMacArray;
+
+  struct Energy {
+    double mac_pj = 0;
+    double sram_read_pj_per_byte = 0;
+    double sram_write_pj_per_byte = 0;
+    double dram_pj_per_byte = 0;
+    double vector_op_pj = 0;
+    double static_mw = 0;
+  } energy;
+
+  struct Area {
+    double pe_um2 = 0;
+    double sram_mm2_per_mib = 0;
+    double vector_lane_um2 = 0;
+    double dma_channel_mm2 = 0;
+    double other_mm2 = 0;
+  } area;
+
+  std::string hash;  // content hash of the hashed (hardware) parameters
+  ParamSet values;   // the resolved values behind the struct, for dump and describe
+
+  // Lanes along the channel dimensions: channel counts that are not multiples of it leave lanes
+  // idle. Output channels map to the array's columns.
+  int parallelism_factor() const { return mac_array.cols; }
+  int64_t sram_bytes() const { return sram.capacity_kib * 1024; }
+  int activation_bytes() const { return (data.activation_bits + 7) / 8; }
+  int weight_bytes() const { return (data.weight_bits + 7) / 8; }
+};
+
+// The declarations of every chip parameter.
+const Schema& chip_schema();
+
+// Names of the presets compiled into the binary (configs/chips/*.yaml).
+std::vector<std::string> preset_names();
+// The YAML text of a preset; InputError with a did-you-mean for an unknown name.
+const std::string& preset_text(const std::string& name);
+
+// Parses, validates (every problem reported together) and resolves a chip description.
+// `file` names the source in messages.
+ChipParams parse_chip(const std::string& yaml_text, const std::string& file,
+                      const std::vector<std::string>& overrides = {});
+
+// `--chip PRESET|PATH` plus `-p key.path=value` overrides.
+ChipParams load_chip(const std::string& chip_arg, const std::vector<std::string>& overrides = {});
+
+// The fully resolved YAML (defaults included), which parses back to the same chip.
+std::string dump_chip(const ChipParams& chip);
+
+}  // namespace nax::hw

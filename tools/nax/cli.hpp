@@ -1,0 +1,45 @@
+// Shared pieces of the `nax` command line: subcommand registration, JSON output, tables.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace nax::cli {
+
+// Each subcommand file defines one of these and main.cpp calls it.
+void add_model_commands(CLI::App& app);
+void add_config_commands(CLI::App& app);
+
+// The version recorded in every result.
+const char* version();
+
+// Writes JSON to PATH, or to stdout for "-". Throws nax::Error when the file cannot be written.
+void write_json(const nlohmann::json& j, const std::string& path);
+
+// Writes text to PATH, or to stdout for "-".
+void write_text(const std::string& text, const std::string& path);
+
+// A plain terminal table: columns left-aligned for text, right-aligned for numbers.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header, std::vector<bool> right_align = {});
+  void row(std::vector<std::string> cells);
+  std::string str() const;
+
+ private:
+  std::vector<std::string> m_header;
+  std::vector<bool> m_right;
+  std::vector<std::vector<std::string>> m_rows;
+};
+
+// 1234567 -> "1.23M", 2048 -> "2.05k"; exact below 1000.
+std::string human(double v);
+// Bytes: 1536 -> "1.5 KiB".
+std::string human_bytes(double v);
+// 1234567 -> "1,234,567".
+std::string grouped(int64_t v);
+
+}  // namespace nax::cli

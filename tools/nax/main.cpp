@@ -1,0 +1,44 @@
+// nax: Neural Accelerator eXplorer. One binary; each subcommand lives in its own cmd_*.cpp.
+// Exit codes: 0 success, 2 bad input or usage, 1 any other failure.
+#include <iostream>
+
+#include "models/common/error.hpp"
+#include "tools/nax/cli.hpp"
+
+// Debian's libsystemc expects the program to define sc_main even when it has its own main.
+extern "C" int sc_main(int, char**) {
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "nax: Neural Accelerator eXplorer -- simulate neural accelerators, estimate latency, and "
+      "search networks and chips together.",
+      "nax"};
+  app.set_version_flag("--version", std::string("nax ") + nax::cli::version());
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  nax model info --model mobilenet_v2:width=0.75,resolution=160\n"
+      "  nax config dump --chip default -p mac_array.rows=64\n"
+      "  nax describe\n"
+      "Run `nax <subcommand> --help` for each subcommand's options.");
+  nax::cli::add_model_commands(app);
+  nax::cli::add_config_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const nax::InputError& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << "nax: error: " << d.str() << "\n";
+    return 2;
+  } catch (const nax::Error& e) {
+    std::cerr << "nax: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "nax: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
