@@ -95,7 +95,7 @@ std::string bounds_text(double min, double max) {
 
 std::string expected_text(const ParamDecl& d) {
   const std::string b = bounds_text(d.min, d.max);
-  const std::string in = b.empty() ? "" : " in " + b;
+  const std::string in = b.empty() ? "" : (b[0] == '[' ? " in " : " ") + b;
   switch (d.type) {
     case ParamType::kInt:
       return std::string("expected an integer") + (d.power_of_two ? " power of two" : "") + in;
@@ -241,6 +241,10 @@ const ParamSet::Entry& ParamSet::entry(const std::string& path) const {
   auto it = m_values.find(path);
   if (it == m_values.end()) throw std::logic_error("parameter not set: " + path);
   return it->second;
+}
+
+bool ParamSet::is_invalid(const std::string& path) const {
+  return std::find(m_invalid.begin(), m_invalid.end(), path) != m_invalid.end();
 }
 
 void ParamSet::set(const std::string& path, ParamValue v, SourceLoc loc, bool from_default) {
@@ -430,6 +434,10 @@ void Schema::parse_map(const YAML::Node& node, const std::string& prefix, const 
   if (!node.IsMap()) {
     sink.add(loc_of(node, file), prefix, brief(node),
              "expected a mapping of keys, got " + kind_name(node));
+    const std::string p = prefix.empty() ? "" : prefix + ".";
+    for (const auto& d : m_decls) {
+      if (d.path.compare(0, p.size(), p) == 0) out.mark_invalid(d.path);
+    }
     return;
   }
   std::set<std::string> seen;
@@ -454,6 +462,7 @@ void Schema::parse_map(const YAML::Node& node, const std::string& prefix, const 
       const std::string problem = convert(*d, val, v);
       if (!problem.empty()) {
         sink.add(loc_of(val, file), path, brief(val), problem);
+        out.mark_invalid(path);
       } else {
         out.set(path, std::move(v), loc_of(val, file));
       }
@@ -504,6 +513,7 @@ void Schema::apply_override(const std::string& assignment, ParamSet& out, Diagno
   const std::string problem = convert(*d, node, v);
   if (!problem.empty()) {
     sink.add(where, path, text, problem);
+    out.mark_invalid(path);
     return;
   }
   out.set(path, std::move(v), where);
@@ -511,7 +521,7 @@ void Schema::apply_override(const std::string& assignment, ParamSet& out, Diagno
 
 void Schema::fill_defaults(ParamSet& out, const SourceLoc& where, DiagnosticSink& sink) const {
   for (const auto& d : m_decls) {
-    if (out.has(d.path)) continue;
+    if (out.has(d.path) || out.is_invalid(d.path)) continue;
     if (d.default_) {
       out.set(d.path, *d.default_, SourceLoc{}, true);
     } else {

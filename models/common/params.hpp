@@ -88,8 +88,13 @@ class ParamSet {
 
   const std::map<std::string, Entry>& entries() const { return m_values; }
 
+  // A key that was given but rejected: fill_defaults does not also call it missing.
+  void mark_invalid(const std::string& path) { m_invalid.push_back(path); }
+  bool is_invalid(const std::string& path) const;
+
  private:
   std::map<std::string, Entry> m_values;
+  std::vector<std::string> m_invalid;
 };
 
 class Schema {

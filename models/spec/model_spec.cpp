@@ -508,6 +508,7 @@ void apply_override(ModelSpec& spec, const std::string& key, const std::string& 
   std::vector<std::string> names = {"resolution", "height", "width", "channels", "batch", "dtype"};
   for (const auto& st : spec.stages) {
     names.push_back(st.name + ".repeats");
+    names.push_back(st.name + ".type");
     for (const auto& b : st.blocks) names.push_back(b.name + ".type");
   }
   std::string msg = fmt::format("{}: no such model key, block or stage", key);
@@ -562,9 +563,8 @@ bool read_string(const YAML::Node& n, const std::string& file, const std::string
   return true;
 }
 
-void read_block(const YAML::Node& node, const std::string& file, StageSpec& stage,
-                DiagnosticSink& sink) {
-  const std::string where = fmt::format("{}.{}", stage.name, stage.blocks.size());
+void read_block_entry(const YAML::Node& node, const std::string& file, StageSpec& stage,
+                      const std::string& where, DiagnosticSink& sink) {
   if (!node.IsMap()) {
     sink.add(loc_of(node, file), where, brief(node),
              "expected a block mapping such as {type: ibn, out: 24}, got " + kind_name(node));
@@ -650,6 +650,16 @@ void read_block(const YAML::Node& node, const std::string& file, StageSpec& stag
   }
 }
 
+
+// Reads one block entry; `index` is the position its first block will have in the stage (entries
+// that fail still count one, so later messages name the block the user means).
+void read_block(const YAML::Node& node, const std::string& file, StageSpec& stage, size_t& index,
+                DiagnosticSink& sink) {
+  const std::string where = fmt::format("{}.{}", stage.name, index);
+  const size_t before = stage.blocks.size();
+  read_block_entry(node, file, stage, where, sink);
+  index += std::max<size_t>(1, stage.blocks.size() - before);
+}
 }  // namespace
 
 ModelSpec read_model_yaml(const std::string& text, const std::string& file) {
@@ -659,7 +669,7 @@ ModelSpec read_model_yaml(const std::string& text, const std::string& file) {
   spec.source = file;
   if (!root.IsMap()) {
     throw InputError(std::vector<Diagnostic>{
-        Diagnostic{loc_of(root, file), "", brief(root),
+        Diagnostic{loc_of(root, file), "", root.IsNull() ? "" : brief(root),
                    "expected a model description (a mapping with name, input, stages), got " +
                        kind_name(root)}});
   }
@@ -761,7 +771,8 @@ ModelSpec read_model_yaml(const std::string& text, const std::string& file) {
           sink.add(loc_of(sn, file), st.name + ".blocks", "",
                    "expected a non-empty list of blocks");
         } else {
-          for (const auto& bn : blocks) read_block(bn, file, st, sink);
+          size_t index = 0;
+          for (const auto& bn : blocks) read_block(bn, file, st, index, sink);
         }
         if (spec.find_stage(st.name)) {
           sink.add(loc_of(sn, file), where + ".name", st.name, "stage name used twice");

@@ -1,16 +1,14 @@
 // MobileNetV2 (Sandler et al. 2018), as torchvision.models.mobilenet_v2.
+#include "models/zoo/backbones.hpp"
 #include "models/zoo/zoo.hpp"
 #include "models/zoo/zoo_util.hpp"
 
 namespace nax::zoo {
-namespace {
 
-spec::ModelSpec build_mobilenet_v2(const ParamSet& p) {
-  const double width = p.get_float("width");
-  const int64_t classes = p.get_int("num_classes");
+spec::ModelSpec mobilenet_v2_backbone(double width, int64_t resolution) {
   spec::ModelSpec m;
   m.name = "mobilenet_v2";
-  m.height = m.width = p.get_int("resolution");
+  m.height = m.width = resolution;
   const int64_t first = spec::make_divisible(32 * width, 8);
   const int64_t last = spec::make_divisible(1280 * std::max(1.0, width), 8);
   m.stages.push_back(stage(
@@ -33,10 +31,18 @@ spec::ModelSpec build_mobilenet_v2(const ParamSet& p) {
                                                                            {"act", S("relu6")}}),
                                                                r.n)));
   }
-  m.stages.push_back(stage("head",
-                           {blk("conv", {{"out", I(last)}, {"kernel", I(1)}, {"act", S("relu6")}}),
-                            blk("global_pool", {}), blk("fc", {{"out", I(classes)}})},
-                           true));
+  m.stages.push_back(stage(
+      "head", {blk("conv", {{"out", I(last)}, {"kernel", I(1)}, {"act", S("relu6")}})}, true));
+  return m;
+}
+
+namespace {
+
+spec::ModelSpec build_mobilenet_v2(const ParamSet& p) {
+  spec::ModelSpec m = mobilenet_v2_backbone(p.get_float("width"), p.get_int("resolution"));
+  auto& head = m.stages.back().blocks;
+  head.push_back(blk("global_pool", {}));
+  head.push_back(blk("fc", {{"out", I(p.get_int("num_classes"))}}));
   return m;
 }
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything nax needs to build and test, from Debian 12's packages only. Idempotent:
+# packages already present are left as they are. Run as root (or with sudo).
+#   tools/setup.sh            build + test dependencies
+#   tools/setup.sh --python   also Python torch/torchvision/onnx/matplotlib, used only to
+#                             regenerate test fixtures and draw plots (~900 MB)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libsystemc-dev libeigen3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libcli11-dev
+  nlohmann-json3-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
+)
+if [[ "${1:-}" == "--python" ]]; then
+  packages+=(python3-torch python3-torchvision python3-onnx python3-matplotlib)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+    --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
