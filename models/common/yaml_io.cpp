@@ -1,5 +1,7 @@
 #include "models/common/yaml_io.hpp"
 
+#include <yaml-cpp/depthguard.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -26,6 +28,9 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file) {
   }
   try {
     return YAML::Load(text);
+  } catch (const YAML::DeepRecursion&) {
+    // yaml-cpp's own message for this is "bad file", and its mark is where scanning stopped.
+    throw InputError(SourceLoc{file, 0, 0}, "invalid YAML: nested too deeply");
   } catch (const YAML::Exception& e) {
     // DeepRecursion and ParserException both carry a mark.
     throw InputError(loc_of(e.mark, file), "invalid YAML: " + e.msg);
