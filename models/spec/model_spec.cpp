@@ -389,7 +389,9 @@ ParamValue parse_override_value(const BlockSpec& b, const std::string& key,
   const ParamDecl* d = e->schema.find(key);
   if (!d) {
     std::string msg = fmt::format("{}.{}: not a parameter of block type {}", b.name, key, b.type);
-    const std::string hint = did_you_mean(key, param_names(e->type));
+    std::vector<std::string> keys = param_names(e->type);
+    keys.push_back("type");
+    const std::string hint = did_you_mean(key, keys);
     if (!hint.empty()) msg += "; did you mean " + hint + "?";
     throw InputError(msg);
   }
@@ -500,8 +502,17 @@ void apply_override(ModelSpec& spec, const std::string& key, const std::string& 
       }
     }
     if (!applied) {
-      throw InputError(
-          fmt::format("{}: no block of stage {} has a parameter '{}'", key, stage->name, param));
+      std::vector<std::string> keys = {"type", "repeats"};
+      for (const auto& b : stage->blocks) {
+        if (const RegistryEntry* e = find_entry(b.type)) {
+          for (const auto& k : param_names(e->type)) keys.push_back(k);
+        }
+      }
+      std::string msg =
+          fmt::format("{}: no block of stage {} has a parameter '{}'", key, stage->name, param);
+      const std::string hint = did_you_mean(param, keys);
+      if (!hint.empty()) msg += "; did you mean " + hint + "?";
+      throw InputError(msg);
     }
     return;
   }
@@ -649,7 +660,6 @@ void read_block_entry(const YAML::Node& node, const std::string& file, StageSpec
     stage.blocks.push_back(std::move(copy));
   }
 }
-
 
 // Reads one block entry; `index` is the position its first block will have in the stage (entries
 // that fail still count one, so later messages name the block the user means).

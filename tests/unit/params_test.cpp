@@ -54,7 +54,8 @@ TEST_CASE("every problem in a document is reported, located", "[params]") {
 TEST_CASE("type errors name what was given", "[params]") {
   const auto e = errors_of("clock_mhz: [1, 2]\narray: 5\n");
   REQUIRE(e.size() == 2);
-  CHECK(e[0] == "t.yaml:1:12: clock_mhz = <sequence>: expected a number in [1, 10000], got a sequence");
+  CHECK(e[0] ==
+        "t.yaml:1:12: clock_mhz = <sequence>: expected a number in [1, 10000], got a sequence");
   CHECK(e[1] == "t.yaml:2:8: array = 5: expected a mapping of keys, got a scalar");
 }
 
@@ -114,7 +115,8 @@ TEST_CASE("hostile YAML is an error and never a crash", "[params]") {
   const auto e = errors_of(bomb);
   // yaml-cpp locates an alias at its anchor.
   CHECK(std::count(e.begin(), e.end(),
-                   "t.yaml:11:4: array = <sequence>: expected a mapping of keys, got a sequence") == 1);
+                   "t.yaml:11:4: array = <sequence>: expected a mapping of keys, got a sequence") ==
+        1);
 }
 
 TEST_CASE("did_you_mean suggests only plausible typos", "[params]") {

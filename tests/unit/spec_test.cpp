@@ -66,9 +66,9 @@ TEST_CASE("a model description builds the blocks it describes", "[spec]") {
         std::vector<std::string>{"expand", "expand.act", "dw", "dw.act", "project"});
   CHECK(roles(g, "s1.2").back() == "add");
   // fused: KxK full conv, squeeze-excite as its parts, 1x1 project, residual.
-  CHECK(roles(g, "s2.0") ==
-        std::vector<std::string>{"fused", "fused.act", "se.pool", "se.reduce", "se.reduce.act",
-                                 "se.expand", "se.expand.act", "se.mul", "project", "add"});
+  CHECK(roles(g, "s2.0") == std::vector<std::string>{"fused", "fused.act", "se.pool", "se.reduce",
+                                                     "se.reduce.act", "se.expand", "se.expand.act",
+                                                     "se.mul", "project", "add"});
   CHECK(g.shape(g.outputs().at(0)) == ir::Shape{1, 10});
   // The fused conv is a dense 3x3 conv 24 -> 96 at 8x8.
   for (const auto& op : g.ops()) {
@@ -104,11 +104,15 @@ stages:
   CHECK(e[0] == "m.yaml:2:30: input.height = -4: expected an integer >= 1");
   CHECK(e[1] == "m.yaml:2:34: input.widht: unknown key; did you mean width?");
   CHECK(e[2] == "m.yaml:6:16: s1.0.type = ibm: unknown block type; did you mean ibn?");
-  CHECK(e[3] == "m.yaml:7:30: s1.1.kernal = 5: not a parameter of block type ibn; did you mean kernel?");
+  CHECK(e[3] ==
+        "m.yaml:7:30: s1.1.kernal = 5: not a parameter of block type ibn; did you mean kernel?");
   CHECK(e[4] == "m.yaml:8:26: s1.2.out = sixteen: expected an integer in [1, 1048576]");
-  CHECK(e[5] == "m.yaml:9:35: s1.3.act = relu7: expected one of relu, relu6, hswish, hsigmoid, "
-                "sigmoid, silu, tanh, none; did you mean relu?");
-  CHECK(e[6] == "m.yaml:11:9: s1.5 = 7: expected a block mapping such as {type: ibn, out: 24}, got a scalar");
+  CHECK(e[5] ==
+        "m.yaml:9:35: s1.3.act = relu7: expected one of relu, relu6, hswish, hsigmoid, "
+        "sigmoid, silu, tanh, none; did you mean relu?");
+  CHECK(
+      e[6] ==
+      "m.yaml:11:9: s1.5 = 7: expected a block mapping such as {type: ibn, out: 24}, got a scalar");
 }
 
 TEST_CASE("a missing required block parameter is named", "[spec]") {
@@ -121,7 +125,8 @@ TEST_CASE("not a model description", "[spec]") {
   CHECK(read_errors("") == std::vector<std::string>{
                                "m.yaml: expected a model description (a mapping with name, input, "
                                "stages), got an empty value"});
-  CHECK(read_errors("name: x\n") == std::vector<std::string>{"m.yaml:1:1: stages: missing required key"});
+  CHECK(read_errors("name: x\n") ==
+        std::vector<std::string>{"m.yaml:1:1: stages: missing required key"});
   CHECK(read_errors("stages: [{name: a, blocks: [{type: conv, out: 8}]}, {name: a, blocks: [{type: "
                     "conv, out: 8}]}]\n") ==
         std::vector<std::string>{"m.yaml:1:53: stages[1].name = a: stage name used twice"});

@@ -2,7 +2,9 @@
 // MobileNetV2/V3, EfficientNet and MnasNet, and `fused_ibn` (KxK full conv replacing the expand and
 // depthwise convs, [squeeze-excite], 1x1 project) as in MobileDets and EfficientNet-EdgeTPU.
 // Both skip the expansion when the expanded width equals the input width, and add a residual
-// when the stride is 1 and input and output widths match.
+// when the stride is 1 and input and output widths match. The squeeze-excite width is either
+// explicit (se_channels, MobileNetV3) or a ratio of the block input (se_ratio, EfficientNet), so
+// repeated or re-widened blocks keep the reference rule.
 #include <cmath>
 
 #include "models/spec/block_params.hpp"
@@ -19,6 +21,9 @@ std::vector<ParamDecl> mbconv_params(double default_expansion) {
           bp::dilation(),
           bp::act("relu6"),
           bp::se_channels(),
+          ParamDecl::number("se_ratio", "x", 0.0, 0, 1,
+                            "squeeze-excite bottleneck = max(1, int(block input channels x "
+                            "se_ratio)) when se_channels is 0 (EfficientNet); 0 for none"),
           bp::se_act(),
           bp::se_gate(),
           bp::residual()};
@@ -37,10 +42,10 @@ void check_kernel(const BlockArgs& a) {
 // Squeeze-excite, the 1x1 projection (when `project`) and the residual.
 ir::TensorId finish(const BlockArgs& a, BuildContext& ctx, ir::TensorId x, ir::TensorId y,
                     bool project) {
-  if (a.in("se_channels") > 0) {
-    y = ctx.squeeze_excite(a, y, a.in("se_channels"), a.s("se_act"), a.s("se_gate"));
-  }
   const int in = static_cast<int>(ctx.graph().shape(x)[1]);
+  int se = a.in("se_channels");
+  if (se == 0 && a.f("se_ratio") > 0) se = std::max(1, static_cast<int>(in * a.f("se_ratio")));
+  if (se > 0) y = ctx.squeeze_excite(a, y, se, a.s("se_act"), a.s("se_gate"));
   const int out = a.in("out");
   if (project) {
     ir::ConvAttrs p = ir::ConvAttrs::make(out, 1);
