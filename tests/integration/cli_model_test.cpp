@@ -17,8 +17,10 @@ TEST_CASE("nax --version and --help", "[cli]") {
   CHECK(none.code == 2);
   const auto bad = run_nax("frobnicate");
   CHECK(bad.code == 2);
-  for (const char* sub : {"model info", "model list", "model export"}) {
+  for (const char* sub : {"model", "model info", "model list", "model export", "config",
+                          "config check", "config dump", "config list", "describe"}) {
     const auto s = run_nax(std::string(sub) + " --help");
+    INFO(sub);
     CHECK(s.code == 0);
     CHECK(s.out.find("Example") != std::string::npos);
   }
@@ -71,4 +73,18 @@ TEST_CASE("nax model export writes YAML that loads back to the same graph", "[cl
   CHECK(nlohmann::json::parse(a.out).at("model").at("hash") ==
         nlohmann::json::parse(b.out).at("model").at("hash"));
   std::remove("exported.yaml");
+}
+
+TEST_CASE("the same model gives byte-identical JSON and YAML every run", "[cli]") {
+  const std::string onnx =
+      std::string(NAX_SOURCE_DIR) + "/tests/fixtures/onnx/efficientnet_b0.onnx";
+  for (const std::string& m : {std::string("person_detector"), onnx}) {
+    const auto a = run_nax("model info --json - --model " + m, "det1");
+    const auto b = run_nax("model info --json - --model " + m, "det2");
+    REQUIRE(a.code == 0);
+    CHECK(a.out == b.out);
+  }
+  const auto x = run_nax("model export --model efficientnet_edgetpu_s", "dety1");
+  const auto y = run_nax("model export --model efficientnet_edgetpu_s", "dety2");
+  CHECK(x.out == y.out);
 }
