@@ -107,3 +107,27 @@ TEST_CASE("the content hash ignores names but sees structure", "[ir]") {
   CHECK(build("a.", 16) != build("a.", 17));
   CHECK(build("a.", 16).size() == 16);
 }
+
+#include "models/ir/subgraph.hpp"
+
+TEST_CASE("a set of ops becomes a graph of its own", "[ir]") {
+  Graph g;
+  const TensorId x = g.add_input("x", {1, 8, 16, 16}, DType::kInt8);
+  const TensorId a =
+      g.add_op(OpKind::kConv2d, "a", {x}, ConvAttrs::make(16, 1), {"b0", "ibn", "expand"});
+  const TensorId r = g.add_op(OpKind::kRelu6, "r", {a}, {}, {"b0", "ibn", "expand.act"});
+  const TensorId d =
+      g.add_op(OpKind::kConv2d, "d", {r}, ConvAttrs::make(16, 3, 1, 16), {"b0", "ibn", "dw"});
+  const TensorId s = g.add_op(OpKind::kAdd, "s", {d, r});
+  g.mark_output(s);
+  const Graph sub = extract_subgraph(g, {2, 1});
+  REQUIRE(sub.ops().size() == 2);
+  REQUIRE(sub.inputs().size() == 1);
+  CHECK(sub.shape(sub.inputs()[0]) == Shape{1, 16, 16, 16});
+  // r is used by the add outside the set, d by the add too: both are outputs.
+  CHECK(sub.outputs().size() == 2);
+  CHECK(sub.op(0).name == "r");
+  CHECK(ops_of_block(g, "b0") == std::vector<int>{0, 1, 2});
+  CHECK(extract_subgraph(g, {0, 1, 2, 3}).ops().size() == 4);
+  CHECK(graph_hash(extract_subgraph(g, {0, 1, 2, 3})) == graph_hash(g));
+}
