@@ -348,6 +348,7 @@ ChipParams from_values(const ParamSet& ps) {
                                       : Dataflow::kWeightStationary;
   c.mac_array.mac_latency_cycles = in("mac_array.mac_latency_cycles");
   c.mac_array.overlap_preload = ps.get_bool("mac_array.overlap_preload");
+  c.mac_array.pad_partial_folds = ps.get_bool("mac_array.pad_partial_folds");
   c.mac_array.fused_activations = ps.get_bool("mac_array.fused_activations");
 
   c.vector_unit.lanes = in("vector_unit.lanes");

@@ -51,8 +51,9 @@ struct ChipParams {
     int cols = 0;
     Dataflow dataflow = Dataflow::kWeightStationary;
     int mac_latency_cycles = 1;
-    bool overlap_preload = true;    // preload the next fold's operands during the current fold
-    bool fused_activations = true;  // output pipeline applies activations/requantisation
+    bool overlap_preload = true;     // preload the next fold's operands during the current fold
+    bool pad_partial_folds = false;  // a partial fold costs a full one (SCALE-Sim's padding)
+    bool fused_activations = true;   // output pipeline applies activations/requantisation
   } mac_array;
 
   struct VectorUnit {

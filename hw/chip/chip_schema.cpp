@@ -39,6 +39,9 @@ std::vector<ParamDecl> declarations() {
       D::boolean("mac_array.overlap_preload", true,
                  "load the next fold's stationary operands while the current fold computes "
                  "(false: folds run back to back, as in SCALE-Sim)"),
+      D::boolean("mac_array.pad_partial_folds", false,
+                 "a partial fold costs as much as a full one, as SCALE-Sim pads operand matrices "
+                 "to the array size"),
       D::boolean("mac_array.fused_activations", true,
                  "the array's output pipeline applies activation and requantisation on the way "
                  "out, so they need no vector unit pass"),
@@ -81,7 +84,8 @@ std::vector<ParamDecl> declarations() {
       D::integer("dma.burst_bytes", "B", 64, 1, 65536, "bytes of one DRAM burst").pow2(),
       D::integer("dma.setup_cycles", "cycles", 16, 0, 1000000,
                  "cycles to program and start one transfer"),
-      D::integer("dma.max_outstanding", "transfers", 8, 1, 1024, "bursts in flight per channel"),
+      D::integer("dma.max_outstanding", "bursts", 32, 1, 1024,
+                 "burst requests in flight per channel"),
 
       // DRAM
       D::boolean("dram.ideal", false,

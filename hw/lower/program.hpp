@@ -28,7 +28,10 @@ struct VectorPayload {
 struct DmaPayload {
   int64_t bytes = 0;
   bool store = false;  // true: SRAM -> DRAM; false: DRAM -> SRAM
-  std::string what;    // "input", "weights", "output", "spill", "reload" (for the timeline)
+  // For the timeline: "input" (a graph input), "weights", "output" (a graph output), "spill" (an
+  // intermediate tensor stored because it does not stay in SRAM), "reload" (a spilled tensor
+  // read back by a consumer), "psum" (partial sums stored to / reloaded from DRAM).
+  std::string what;
 };
 
 // The command's SRAM traffic, served at issue (hw/MACHINE.md, SRAM). A unified SRAM serves the
@@ -75,6 +78,10 @@ struct LayerPlan {
   bool input_on_chip = false;   // every input was resident in SRAM
   bool output_on_chip = false;  // the output stays in SRAM (false: spilled/stored to DRAM)
   int64_t sram_peak_bytes = 0;  // SRAM in use while this layer runs (resident + working set)
+  // Added by the lowering (additive): the parts of sram_peak_bytes and its own estimate.
+  int64_t working_set_bytes = 0;  // the layer's double-buffered tiles, caches and accumulators
+  int64_t resident_bytes = 0;     // tensors kept in SRAM across this layer
+  uint64_t est_cycles = 0;        // the lowering's cost-model estimate for the layer alone
 };
 
 struct Program {

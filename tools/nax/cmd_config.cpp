@@ -7,6 +7,7 @@
 
 #include "hw/chip/chip.hpp"
 #include "models/spec/model_spec.hpp"
+#include "hw/timing/timing.hpp"
 #include "tools/nax/cli.hpp"
 
 namespace nax::cli {
@@ -162,6 +163,7 @@ void add_config_commands(CLI::App& app) {
     }
     if (check_opts->json != "-") {
       std::cout << fmt::format("{}: ok (chip {}, hash {})\n", check_opts->file, c.name, c.hash);
+      for (const auto& n : hw::design_notes(c)) std::cout << "note: " << n << "\n";
     }
   });
 

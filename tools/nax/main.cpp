@@ -5,11 +5,6 @@
 #include "models/common/error.hpp"
 #include "tools/nax/cli.hpp"
 
-// Debian's libsystemc expects the program to define sc_main even when it has its own main.
-extern "C" int sc_main(int, char**) {
-  return 0;
-}
-
 int main(int argc, char** argv) {
   CLI::App app{
       "nax: Neural Accelerator eXplorer -- simulate neural accelerators, estimate latency, and "
@@ -21,10 +16,12 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  nax model info --model mobilenet_v2:width=0.75,resolution=160\n"
       "  nax config dump --chip default -p mac_array.rows=64\n"
+      "  nax sim --model mobilenet_v2 --chip default --json result.json\n"
       "  nax describe\n"
       "Run `nax <subcommand> --help` for each subcommand's options.");
   nax::cli::add_model_commands(app);
   nax::cli::add_config_commands(app);
+  nax::cli::add_sim_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
