@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "hw/chip/chip.hpp"
-#include "models/spec/model_spec.hpp"
 #include "hw/timing/timing.hpp"
+#include "models/spec/model_spec.hpp"
 #include "tools/nax/cli.hpp"
 
 namespace nax::cli {
