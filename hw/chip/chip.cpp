@@ -364,6 +364,7 @@ ChipParams from_values(const ParamSet& ps) {
   c.sram.banks = in("sram.banks");
   c.sram.ports_per_bank = in("sram.ports_per_bank");
   c.sram.bank_bytes_per_cycle = in("sram.bank_bytes_per_cycle");
+  c.sram.ideal = ps.get_bool("sram.ideal");
   c.sram.double_buffering = ps.get_bool("sram.double_buffering");
 
   c.dma.channels = in("dma.channels");

@@ -72,6 +72,7 @@ struct ChipParams {
     int banks = 0;             // banks of the SRAM (with split: of each of the three buffers)
     int ports_per_bank = 0;
     int bank_bytes_per_cycle = 0;
+    bool ideal = false;  // bandwidth never limits (SCALE-Sim's default)
     bool double_buffering = true;
   } sram;
 

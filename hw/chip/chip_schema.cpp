@@ -75,6 +75,9 @@ std::vector<ParamDecl> declarations() {
       D::integer("sram.bank_bytes_per_cycle", "B/cycle", 16, 1, 4096,
                  "bytes one bank port delivers per cycle (its row width)")
           .pow2(),
+      D::boolean("sram.ideal", false,
+                 "SRAM bandwidth never limits: every request is served the cycle it arrives "
+                 "(SCALE-Sim's default run does not model SRAM bandwidth)"),
       D::boolean("sram.double_buffering", true,
                  "tiles are double-buffered: the next tile loads while the current one computes, "
                  "each taking half the space"),

@@ -603,6 +603,9 @@ class Emitter {
     return add(c, deps, 2, anchor_of(deps, 2), 1);
   }
 
+  // The slot to reuse: the least recently used (an empty one on a tie). Not simply "an empty
+  // one first": a slot freed by the previous step still waits for its store, and reusing it
+  // would serialise the steps that double buffering overlaps.
   int victim(size_t o) {
     auto& sl = m_slots[o];
     int best = -1;
@@ -612,8 +615,9 @@ class Emitter {
         continue;
       }
       const Slot& b = sl[static_cast<size_t>(best)];
-      if (b.id < 0) continue;  // an empty slot wins
-      if (sl[i].id < 0 || sl[i].stamp < b.stamp) best = static_cast<int>(i);
+      if (sl[i].stamp < b.stamp || (sl[i].stamp == b.stamp && sl[i].id < 0 && b.id >= 0)) {
+        best = static_cast<int>(i);
+      }
     }
     return best;
   }

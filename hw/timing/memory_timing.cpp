@@ -50,6 +50,7 @@ SramConfig SramConfig::from_chip(const ChipParams& chip) {
   c.ports_per_bank = chip.sram.ports_per_bank;
   c.bank_bytes_per_cycle = chip.sram.bank_bytes_per_cycle;
   c.buffers = chip.sram.organization == SramOrganization::kSplit ? 3 : 1;
+  c.ideal = chip.sram.ideal;
   return c;
 }
 
@@ -124,7 +125,7 @@ Cycle SramTimer::serve(const SramRequest& req) {
                                 " (requests in time order)");
   }
   m_last_arrival = req.arrival;
-  if (req.bytes == 0) return req.arrival;
+  if (req.bytes == 0 || m_cfg.ideal) return req.arrival;
   const int B = m_cfg.banks, p = m_cfg.ports_per_bank;
   const int64_t w = m_cfg.bank_bytes_per_cycle;
   const int64_t beats = (req.bytes + w - 1) / w;
