@@ -108,6 +108,7 @@ void validate_program(const Program& program, const ChipParams& chip) {
 
 struct Simulator::Impl {
   sim::Top* top = nullptr;
+  bool started = false;  // elaboration ended (first sc_start)
 };
 
 Simulator& Simulator::instance() {
@@ -121,11 +122,17 @@ Simulator::Simulator() : m_impl(new Impl) {
                                           sc_core::SC_DO_NOTHING);
   sc_core::sc_set_time_resolution(1, sc_core::SC_NS);  // one cycle = 1 ns of sc_time
   m_impl->top = new sim::Top("npu");                   // lives as long as the process
-  sc_core::sc_start(sc_core::SC_ZERO_TIME);  // end elaboration; the controller waits for a run
 }
 
 RunResult Simulator::run(const Program& program, const ChipParams& chip) {
   validate_program(program, chip);
+  if (!m_impl->started) {
+    // End elaboration at the first valid run, not in the constructor: until the kernel first
+    // switches to its coroutines, exceptions (rejected programs) keep AddressSanitizer's view of
+    // the main stack intact (google/sanitizers#189).
+    sc_core::sc_start(sc_core::SC_ZERO_TIME);
+    m_impl->started = true;
+  }
   sim::Top& top = *m_impl->top;
   top.begin_run(program, chip);
   const uint64_t deltas = sc_core::sc_delta_count();

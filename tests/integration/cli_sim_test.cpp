@@ -183,3 +183,18 @@ TEST_CASE("nax sim: bad chips and models exit 2", "[cli][sim]") {
   r = run_nax("sim --timeline-limit -3", "sim_bad5");
   CHECK(r.code == 2);
 }
+
+TEST_CASE("nax bench sim prints its figures and agrees with SCALE-Sim's cycles", "[cli][bench]") {
+  const auto r = nax::test::run_nax("bench sim --repeat 1 --json bench.json", "bench");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("SCALE-Sim comparison") != std::string::npos);
+  const auto j = nlohmann::json::parse(nax::test::slurp("bench.json"));
+  REQUIRE(j.at("scalesim").size() == 2);
+  for (const auto& s : j["scalesim"]) {
+    CHECK(s.at("cycles_equal") == true);
+    CHECK(s.at("layers").size() == 7);
+  }
+  CHECK(j.at("scaling").size() == 3);
+  CHECK(j.at("whole_network").at("commands").get<int64_t>() > 0);
+  std::remove("bench.json");
+}

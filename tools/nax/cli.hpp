@@ -12,7 +12,8 @@ namespace nax::cli {
 // Each subcommand file defines one of these and main.cpp calls it.
 void add_model_commands(CLI::App& app);
 void add_config_commands(CLI::App& app);
-void add_sim_commands(CLI::App& app);  // cmd_sim.cpp
+void add_sim_commands(CLI::App& app);    // cmd_sim.cpp
+void add_bench_commands(CLI::App& app);  // cmd_bench.cpp
 
 // The version recorded in every result.
 const char* version();

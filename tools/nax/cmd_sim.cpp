@@ -21,6 +21,7 @@
 #include "hw/lower/lower.hpp"
 #include "hw/sim/simulator.hpp"
 #include "models/ir/analysis.hpp"
+#include "models/ir/subgraph.hpp"
 #include "models/model_source.hpp"
 #include "tools/nax/cli.hpp"
 
@@ -37,6 +38,7 @@ struct SimOptions {
   int64_t timeline_limit = 20000;
   bool layer_by_layer = false;
   bool quiet = false;
+  std::string subgraph;  // comma-separated op, block or stage names
 };
 
 struct SimRun {
@@ -408,10 +410,49 @@ void print_summary(const SimRun& s, int64_t timeline_spans, const SimOptions& o)
   }
 }
 
+// Keeps the ops named by `names` (comma-separated: an op name, a block name such as "s2.1", or
+// a stage name such as "s2"), their inputs from the rest becoming graph inputs.
+void restrict_to_subgraph(Model& m, const std::string& names) {
+  std::vector<int> keep;
+  std::vector<std::string> known;
+  for (const auto& op : m.graph.ops()) {
+    if (!op.meta.block.empty()) known.push_back(op.meta.block);
+  }
+  size_t pos = 0;
+  while (pos <= names.size()) {
+    size_t comma = names.find(',', pos);
+    if (comma == std::string::npos) comma = names.size();
+    const std::string name = names.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (name.empty()) continue;
+    size_t before = keep.size();
+    for (size_t i = 0; i < m.graph.ops().size(); ++i) {
+      const ir::Op& op = m.graph.op(static_cast<int>(i));
+      const std::string& b = op.meta.block;
+      if (op.name == name || b == name || b.rfind(name + ".", 0) == 0) {
+        keep.push_back(static_cast<int>(i));
+      }
+    }
+    if (keep.size() == before) {
+      std::string msg =
+          "--subgraph " + name + ": no op, block or stage of " + m.name + " has this name";
+      const std::string hint = did_you_mean(name, known);
+      if (!hint.empty()) msg += "; did you mean " + hint + "?";
+      throw InputError(msg);
+    }
+  }
+  if (keep.empty()) throw InputError("--subgraph: expected op, block or stage names");
+  m.graph = ir::extract_subgraph(m.graph, keep);
+  m.name += "[" + names + "]";
+  m.graph.name = m.name;
+  m.hash = ir::graph_hash(m.graph);
+}
+
 void run_sim(const SimOptions& o) {
   SimRun s;
   s.chip = hw::load_chip(o.chip, o.overrides);
   s.model = load_model(o.model);
+  if (!o.subgraph.empty()) restrict_to_subgraph(s.model, o.subgraph);
   s.params = ir::analyze(s.model.graph).params;
   hw::LowerOptions lo;
   lo.keep_on_chip = !o.layer_by_layer;
@@ -450,6 +491,9 @@ void add_sim_commands(CLI::App& app) {
   sim->add_flag(
       "--layer-by-layer", o->layer_by_layer,
       "no on-chip reuse: every layer reads its inputs from and writes its output to DRAM");
+  sim->add_option("--subgraph", o->subgraph,
+                  "simulate only these ops, blocks or stages (comma-separated names, e.g. "
+                  "s2.1 or s3,s4); their other inputs start in DRAM");
   sim->add_flag("--quiet,-q", o->quiet, "no table on the terminal");
   sim->footer(
       "Examples:\n"
@@ -457,7 +501,8 @@ void add_sim_commands(CLI::App& app) {
       "  nax sim --model mobilenet_v2:width=0.75,resolution=160 --chip edgetpu-like --json r.json\n"
       "  nax sim --chip default -p mac_array.rows=64 -p dram.bandwidth_gb_per_s=8 --csv "
       "layers.csv\n"
-      "  nax sim --model net.onnx --timeline trace.json   # open trace.json in ui.perfetto.dev");
+      "  nax sim --model net.onnx --timeline trace.json   # open trace.json in ui.perfetto.dev\n"
+      "  nax sim --model mobilenet_v2:s2.type=fused_ibn --subgraph s2   # one stage");
   sim->callback([o] { run_sim(*o); });
 }
 

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   nax::cli::add_model_commands(app);
   nax::cli::add_config_commands(app);
   nax::cli::add_sim_commands(app);
+  nax::cli::add_bench_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -422,11 +422,10 @@ TEST_CASE("kernel activations grow with commands and not with cycles", "[sim]") 
 }
 
 TEST_CASE("empty programs and malformed programs", "[sim]") {
-  const RunResult r = run(program({}), chip());
-  CHECK(r.total_cycles == 0);
-  CHECK(r.energy_uj == 0);
-  CHECK(r.units.size() == 6);
-
+  // The rejections come first: once SystemC has switched to its coroutines, AddressSanitizer
+  // loses the main stack's bounds and reports false stack overflows after any exception
+  // (google/sanitizers#189). Programs are validated before the kernel runs, so this is only an
+  // ordering matter for the sanitizer build.
   CHECK_THROWS_AS(run(program({array_cmd(1, 1, 1, {0})}), chip()), nax::Error);
   CHECK_THROWS_AS(run(program({array_cmd(1, 1, 1), array_cmd(1, 1, 1, {5})}), chip()), nax::Error);
   CHECK_THROWS_AS(run(program({dma_cmd(4, 64, false)}), chip()), nax::Error);
@@ -434,6 +433,10 @@ TEST_CASE("empty programs and malformed programs", "[sim]") {
   Program other = program({});
   other.chip_hash = "0123456789abcdef";
   CHECK_THROWS_AS(run(other, chip()), nax::Error);
+  const RunResult r = run(program({}), chip());
+  CHECK(r.total_cycles == 0);
+  CHECK(r.energy_uj == 0);
+  CHECK(r.units.size() == 6);
   // The simulator still works after a rejected program.
   CHECK(run(program({vector_cmd(50)}), chip()).total_cycles == 54);
 }
