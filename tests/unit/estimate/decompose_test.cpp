@@ -91,3 +91,23 @@ TEST_CASE("squeeze-excite and fused blocks stay whole; unfused activations are u
   CHECK(r.at("basic") == 8);
   CHECK(r.at("activation") == 1);  // the stem's ReLU is a layer of its own
 }
+
+#include "hw/traces/label.hpp"
+
+TEST_CASE("unit labels partition a simulated network", "[decompose][label]") {
+  for (const char* m : {"mobilenet_v2", "resnet18", "person_detector"}) {
+    for (const char* c : {"default", "tiny"}) {
+      INFO(m << " on " << c);
+      const ir::Graph g = zoo_graph(m);
+      const hw::NetworkLabel n = hw::label_network(g, hw::load_chip(c));
+      uint64_t sum = 0;
+      double energy = 0;
+      for (const auto& u : n.units) {
+        sum += u.cycles;
+        energy += u.energy_uj;
+      }
+      CHECK(sum == n.total_cycles);
+      CHECK(energy == Approx(n.energy_uj).epsilon(1e-6));
+    }
+  }
+}
