@@ -111,3 +111,14 @@ TEST_CASE("unit labels partition a simulated network", "[decompose][label]") {
     }
   }
 }
+
+#include "models/estimate/unit_json.hpp"
+
+TEST_CASE("units round-trip through JSON", "[decompose]") {
+  for (const auto& u : decompose(zoo_graph("efficientnet_b0"))) {
+    const Unit back = unit_from_json(unit_to_json(u));
+    CHECK(unit_to_json(back) == unit_to_json(u));
+  }
+  CHECK_THROWS_AS(unit_from_json(nlohmann::json{{"type", "ibm"}}), nax::InputError);
+  CHECK_THROWS_AS(unit_from_json(nlohmann::json::object()), nax::InputError);
+}
