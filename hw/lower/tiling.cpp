@@ -81,9 +81,10 @@ struct Steps {
   }
   Step& add() {
     v.emplace_back();
-    ins.resize(ins.size() + static_cast<size_t>(nin));
+    for (int k = 0; k < nin; ++k) ins.emplace_back();
     return v.back();
   }
+  BlockUse& last_in(int k) { return ins[ins.size() - static_cast<size_t>(nin - k)]; }
   BlockUse& in(size_t s, int k) {
     return ins[s * static_cast<size_t>(nin) + static_cast<size_t>(k)];
   }
@@ -247,6 +248,76 @@ OpScan quick_scan_op(size_t n, Get&& get) {
   }
   return o;
 }
+
+// Takes steps as gen_array_steps makes them (the interface of Steps) and keeps only what
+// quick_scan(Steps) would compute from them, plus the first largest block of each operand, without
+// storing the steps: the cheap scans of the tiling search (lowering time), same results.
+class QuickScanSink {
+ public:
+  void reset(int nin) {
+    m_nin = nin;
+    m_n = 0;
+    m_open = false;
+    m_ops.assign(static_cast<size_t>(nin + 2), Op{});
+    m_in.assign(static_cast<size_t>(nin), BlockUse{});
+  }
+  Step& add() {
+    flush();
+    m_open = true;
+    ++m_n;
+    m_step = Step{};
+    for (auto& b : m_in) b = BlockUse{};
+    return m_step;
+  }
+  BlockUse& last_in(int k) { return m_in[static_cast<size_t>(k)]; }
+  size_t size() const { return m_n; }
+  Scan scan() {
+    flush();
+    Scan sc;
+    for (int k = 0; k < m_nin; ++k) sc.in.push_back(m_ops[static_cast<size_t>(k)].o);
+    sc.w = m_ops[static_cast<size_t>(m_nin)].o;
+    sc.out = m_ops[static_cast<size_t>(m_nin + 1)].o;
+    return sc;
+  }
+  // The first block of the largest bytes (in step order) of input k, the weights, the output.
+  const BlockUse& largest_in(int k) const { return m_ops[static_cast<size_t>(k)].largest; }
+  const BlockUse& largest_w() const { return m_ops[static_cast<size_t>(m_nin)].largest; }
+  const BlockUse& largest_out() const { return m_ops[static_cast<size_t>(m_nin + 1)].largest; }
+
+ private:
+  struct Op {
+    OpScan o;
+    int64_t first = -1;
+    BlockUse largest;
+  };
+  static void observe(Op& op, const BlockUse& b) {
+    if (b.bytes > op.largest.bytes) op.largest = b;
+    if (b.id < 0) return;
+    op.o.max_bytes = std::max(op.o.max_bytes, b.bytes);
+    if (op.first < 0) {
+      op.first = b.id;
+      op.o.distinct = 1;
+    } else if (b.id != op.first) {
+      op.o.distinct = 2;
+    }
+  }
+  void flush() {
+    if (!m_open) return;
+    m_open = false;
+    for (int k = 0; k < m_nin; ++k) {
+      observe(m_ops[static_cast<size_t>(k)], m_in[static_cast<size_t>(k)]);
+    }
+    observe(m_ops[static_cast<size_t>(m_nin)], m_step.w);
+    observe(m_ops[static_cast<size_t>(m_nin + 1)], m_step.out);
+  }
+
+  int m_nin = 0;
+  size_t m_n = 0;
+  bool m_open = false;
+  Step m_step;
+  std::vector<BlockUse> m_in;
+  std::vector<Op> m_ops;
+};
 
 Scan quick_scan(const Steps& S) {
   Scan sc;
@@ -812,7 +883,9 @@ void dw_in_channels(const ArrayCtx& x, int64_t oc0, int64_t oc1, int64_t& c0, in
   c1 = (oc1 - 1) / x.mult + 1;
 }
 
-void gen_array_steps(const ArrayCtx& x, const ArrayConfig& cfg, const Cand& cd, Steps& S) {
+// Sink: Steps (every step stored) or QuickScanSink (only the quick scan kept).
+template <class Sink>
+void gen_array_steps(const ArrayCtx& x, const ArrayConfig& cfg, const Cand& cd, Sink& S) {
   const Layer& L = *x.L;
   const ConvGeom& g = L.conv;
   S.reset(1);
@@ -907,7 +980,7 @@ void gen_array_steps(const ArrayCtx& x, const ArrayConfig& cfg, const Cand& cd, 
         for (int64_t t = 0; t < nt; ++t) {
           const int64_t u0 = t * cd.upc, u1 = std::min(x.fold_time_units(), u0 + cd.upc);
           Step& st = S.add();
-          BlockUse& in = S.in(S.v.size() - 1, 0);
+          BlockUse& in = S.last_in(0);
           st.tile = tile++;
           st.seg.rows_used = d.r;
           st.seg.cols_used = d.c;
@@ -1006,7 +1079,7 @@ void gen_array_steps(const ArrayCtx& x, const ArrayConfig& cfg, const Cand& cd, 
           st.seg.new_fold = true;
           st.seg.last_segment = true;
           st.macs = d.macs;
-          S.in(S.v.size() - 1, 0) = in;
+          S.last_in(0) = in;
           st.w = weight_block(gr, m_base + d.m0, d);
           if (x.df == Dataflow::kInputStationary) {
             st.out.id = Key().add(gr, x.G).add(p, np).add(mc, nmc).add(d.q0, chunk_pix).v;
@@ -1204,8 +1277,8 @@ SmallestTile Tiler::smallest_tile(const Layer& L) const {
   const int acc = m_chip.accumulator_bytes();
   Placement dram;
   dram.input_resident.assign(L.inputs.size(), false);
-  static thread_local Steps S;
   if (L.cls == LayerClass::kVector) {
+    static thread_local Steps S;
     Cand cd;
     cd.upc = 1;
     gen_vector_steps(m_chip, L, cd, S);
@@ -1224,13 +1297,14 @@ SmallestTile Tiler::smallest_tile(const Layer& L) const {
                           m_split ? m_chip.sram.weight_kib * 1024 : 0,
                           m_split ? m_chip.sram.ofmap_kib * 1024 : 0};
   bool have = false, have_fit = false;
+  static thread_local QuickScanSink S;
   for (Order o : {Order::kFoldOuter, Order::kPixelOuter, Order::kChanOuter}) {
     Cand cd;
     cd.order = o;
     cd.upc = 1;
     cd.w_gran = kWeightsByFold;
     gen_array_steps(x, m_array, cd, S);
-    const Scan sc = quick_scan(S);
+    const Scan sc = S.scan();
     int64_t ws[3];
     working_set(sc, cd, dram, dbl, ws);
     const bool fit = m_split ? ws[0] <= cap[0] && ws[1] <= cap[1] && ws[2] <= cap[2]
@@ -1242,13 +1316,7 @@ SmallestTile Tiler::smallest_tile(const Layer& L) const {
     have_fit = fit;
     for (int b = 0; b < 3; ++b) t.bytes[b] = ws[b];
     // Describe its largest blocks.
-    BlockUse in_b, w_b, o_b;
-    for (size_t s = 0; s < S.v.size(); ++s) {
-      const Step& st = S.v[s];
-      if (S.in(s, 0).bytes > in_b.bytes) in_b = S.in(s, 0);
-      if (st.w.bytes > w_b.bytes) w_b = st.w;
-      if (st.out.bytes > o_b.bytes) o_b = st.out;
-    }
+    const BlockUse in_b = S.largest_in(0), w_b = S.largest_w(), o_b = S.largest_out();
     const int64_t extra = w_b.bytes - w_b.d0 * w_b.d1 * wb;
     t.text = fmt::format(
         "input {} row{} x {} x {} ch x {} B, weights {} x {} x {} B{}, output {} px x {} ch x {} "
@@ -1313,12 +1381,20 @@ TilePlan Tiler::plan_impl(const Layer& L, const Budget& budget, const Placement&
   }
 
   Steps S;
+  static thread_local QuickScanSink quick;
+  int64_t last_steps = 0;  // steps of the latest candidate generated
   auto gen = [&](const Cand& cd, bool full_scan) {
+    if (is_array && !full_scan) {
+      gen_array_steps(x, m_array, cd, quick);
+      last_steps = static_cast<int64_t>(quick.size());
+      return quick.scan();
+    }
     if (is_array) {
       gen_array_steps(x, m_array, cd, S);
     } else {
       gen_vector_steps(m_chip, L, cd, S);
     }
+    last_steps = static_cast<int64_t>(S.v.size());
     return full_scan ? scan_steps(S, m_array, vlat, m_chip.sram.double_buffering ? 2 : 1)
                      : quick_scan(S);
   };
@@ -1430,7 +1506,7 @@ TilePlan Tiler::plan_impl(const Layer& L, const Budget& budget, const Placement&
     for (bool r : where.input_resident) all_on_chip = all_on_chip && r;
     // Layers of very many steps try fewer chunk counts (bounded lowering time).
     std::vector<int64_t> nps = chunk_options(n_units, min_np, all_on_chip);
-    if (static_cast<int64_t>(S.v.size()) > kBigLayerSteps && nps.size() > 2) nps.resize(2);
+    if (last_steps > kBigLayerSteps && nps.size() > 2) nps.resize(2);
     for (int64_t np : nps) {
       // Channel-outer is pixel-outer when there is one channel chunk, or (dense) one pixel chunk.
       if (order == Order::kChanOuter &&

@@ -12,8 +12,15 @@ namespace nax::cli {
 // Each subcommand file defines one of these and main.cpp calls it.
 void add_model_commands(CLI::App& app);
 void add_config_commands(CLI::App& app);
-void add_sim_commands(CLI::App& app);    // cmd_sim.cpp
-void add_bench_commands(CLI::App& app);  // cmd_bench.cpp
+void add_sim_commands(CLI::App& app);     // cmd_sim.cpp
+void add_bench_commands(CLI::App& app);   // cmd_bench.cpp
+void add_traces_commands(CLI::App& app);  // cmd_traces.cpp
+// Adds `traces` under the `bench` subcommand (cmd_bench_traces.cpp).
+void add_bench_traces_command(CLI::App& bench);
+void add_fit_commands(CLI::App& app);       // cmd_fit.cpp
+void add_estimate_commands(CLI::App& app);  // cmd_estimate.cpp
+// Adds `estimate` under the `bench` subcommand (cmd_bench_estimate.cpp).
+void add_bench_estimate_command(CLI::App& bench);
 
 // The version recorded in every result.
 const char* version();

@@ -23,8 +23,15 @@ int main(int argc, char** argv) {
   nax::cli::add_config_commands(app);
   nax::cli::add_sim_commands(app);
   nax::cli::add_bench_commands(app);
+  nax::cli::add_bench_traces_command(*app.get_subcommand("bench"));
+  nax::cli::add_traces_commands(app);
+  nax::cli::add_bench_estimate_command(*app.get_subcommand("bench"));
+  nax::cli::add_fit_commands(app);
+  nax::cli::add_estimate_commands(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {  // a subcommand's own exit code (130 after Ctrl-C)
+    return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
