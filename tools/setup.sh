@@ -11,6 +11,7 @@ packages=(
   libsystemc-dev libeigen3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libcli11-dev
   nlohmann-json3-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libxgboost-dev  # trains the latency estimator's tree models (nax fit)
+  libtorch-dev    # the accuracy side: trainable networks, zero-shot proxies, short training
 )
 if [[ "${1:-}" == "--python" ]]; then
   packages+=(python3-torch python3-torchvision python3-onnx python3-matplotlib)

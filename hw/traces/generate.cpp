@@ -1,12 +1,5 @@
 #include "hw/traces/generate.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -20,6 +13,7 @@
 
 #include "hw/traces/label.hpp"
 #include "models/common/error.hpp"
+#include "models/common/workers.hpp"
 #include "models/estimate/sampler.hpp"
 #include "models/estimate/unit_json.hpp"
 
@@ -159,29 +153,6 @@ LabelledNetwork from_json(const nlohmann::json& j) {
   return n;
 }
 
-// Writes all of `n` bytes; false when the reader is gone.
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-// A message: 8 bytes of little-endian length, then the JSON text.
-bool send_message(int fd, const std::string& text) {
-  unsigned char len[8];
-  uint64_t n = text.size();
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
-  return write_all(fd, reinterpret_cast<const char*>(len), 8) &&
-         write_all(fd, text.data(), text.size());
-}
-
 struct WorkerPlan {
   uint64_t seed = 0;
   int shard_index = 0;
@@ -195,136 +166,15 @@ int64_t index_at(const WorkerPlan& p, int64_t position) {
   return p.shard_index + position * p.shard_count;
 }
 
-[[noreturn]] void worker_main(int fd, int w, const WorkerPlan& plan, const ChipParams& chip,
-                              pid_t parent) {
-  // The writer decides when to stop: Ctrl-C reaches the whole process group, so workers ignore it;
-  // they die with the writer.
-  ::signal(SIGINT, SIG_IGN);
-  ::signal(SIGTERM, SIG_DFL);
-  ::signal(SIGPIPE, SIG_DFL);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(0);
-  int rc = 0;
-  try {
-    for (int64_t pos = plan.first_position + w;; pos += plan.jobs) {
-      const int64_t index = index_at(plan, pos);
-      if (plan.networks > 0 && index >= plan.networks) break;
-      if (!send_message(fd, to_json(label_sample(plan.seed, index, chip)).dump())) break;
-    }
-  } catch (const std::exception& e) {
-    send_message(fd, nlohmann::json{{"error", e.what()}}.dump());
-    rc = 1;
+// Worker w of the pool: labels the positions p of the shard's sequence with p % jobs == w.
+void worker_body(int w, const ForkPool::Send& send, const WorkerPlan& plan,
+                 const ChipParams& chip) {
+  for (int64_t pos = plan.first_position + w;; pos += plan.jobs) {
+    const int64_t index = index_at(plan, pos);
+    if (plan.networks > 0 && index >= plan.networks) break;
+    if (!send(to_json(label_sample(plan.seed, index, chip)))) break;
   }
-  ::close(fd);
-  ::_exit(rc);
 }
-
-// Reassembles messages from a pipe.
-struct Worker {
-  pid_t pid = -1;
-  int fd = -1;
-  std::string buf;
-  bool open = false;
-};
-
-// Forked workers; killed and reaped on destruction.
-class WorkerPool {
- public:
-  WorkerPool(const WorkerPlan& plan, const ChipParams& chip) {
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
-    const pid_t parent = ::getpid();
-    for (int w = 0; w < plan.jobs; ++w) {
-      int fds[2];
-      if (::pipe(fds) != 0) throw Error(std::string("pipe failed: ") + std::strerror(errno));
-      const pid_t pid = ::fork();
-      if (pid < 0) {
-        ::close(fds[0]);
-        ::close(fds[1]);
-        throw Error(std::string("fork failed: ") + std::strerror(errno));
-      }
-      if (pid == 0) {
-        ::close(fds[0]);
-        for (const auto& other : m_workers) ::close(other.fd);
-        worker_main(fds[1], w, plan, chip, parent);
-      }
-      ::close(fds[1]);
-      ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-      Worker wk;
-      wk.pid = pid;
-      wk.fd = fds[0];
-      wk.open = true;
-      m_workers.push_back(std::move(wk));
-    }
-  }
-  ~WorkerPool() {
-    for (auto& w : m_workers) {
-      if (w.fd >= 0) ::close(w.fd);
-      if (w.pid > 0) ::kill(w.pid, SIGKILL);
-    }
-    for (auto& w : m_workers) {
-      if (w.pid > 0) {
-        int status = 0;
-        while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
-        }
-      }
-    }
-  }
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
-
-  bool any_open() const {
-    for (const auto& w : m_workers) {
-      if (w.open) return true;
-    }
-    return false;
-  }
-  bool is_open(size_t w) const { return m_workers[w].open; }
-
-  // Waits up to timeout_ms for data and returns the complete messages read.
-  std::vector<nlohmann::json> poll(int timeout_ms) {
-    std::vector<pollfd> fds;
-    std::vector<size_t> which;
-    for (size_t i = 0; i < m_workers.size(); ++i) {
-      if (!m_workers[i].open) continue;
-      fds.push_back({m_workers[i].fd, POLLIN, 0});
-      which.push_back(i);
-    }
-    std::vector<nlohmann::json> out;
-    if (fds.empty()) return out;
-    const int n = ::poll(fds.data(), fds.size(), timeout_ms);
-    if (n <= 0) return out;  // timeout or EINTR (a signal: the caller checks its stop flag)
-    for (size_t k = 0; k < fds.size(); ++k) {
-      if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      Worker& w = m_workers[which[k]];
-      char chunk[1 << 16];
-      const ssize_t r = ::read(w.fd, chunk, sizeof chunk);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
-        w.open = false;
-        continue;
-      }
-      w.buf.append(chunk, static_cast<size_t>(r));
-      for (;;) {
-        if (w.buf.size() < 8) break;
-        uint64_t len = 0;
-        for (int i = 0; i < 8; ++i) {
-          len |= static_cast<uint64_t>(static_cast<unsigned char>(w.buf[static_cast<size_t>(i)]))
-                 << (8 * i);
-        }
-        if (w.buf.size() < 8 + len) break;
-        out.push_back(nlohmann::json::parse(w.buf.begin() + 8,
-                                            w.buf.begin() + 8 + static_cast<std::ptrdiff_t>(len)));
-        w.buf.erase(0, 8 + len);
-      }
-    }
-    return out;
-  }
-
- private:
-  std::vector<Worker> m_workers;
-};
 
 }  // namespace
 
@@ -428,9 +278,11 @@ GenerateStatus generate(est::TraceStore& store, const ChipParams& chip,
       report(false);
     }
   } else {
-    WorkerPool pool(plan, chip);
+    ForkPool pool(o.jobs,
+                  [&](int w, const ForkPool::Send& send) { worker_body(w, send, plan, chip); });
     while (!st.done && !stop()) {
-      for (const auto& m : pool.poll(250)) {
+      for (const auto& [worker, m] : pool.poll(250)) {
+        (void)worker;
         if (m.contains("error")) {
           commit();
           throw Error("trace worker failed: " + m.at("error").get<std::string>());

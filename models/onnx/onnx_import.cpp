@@ -23,6 +23,8 @@
 //      MatMul(x, W) -> Add(., b)           FullyConnected with bias
 //    Single-node mappings: Clip(0, 6) -> Relu6, Clip(0, inf) -> Relu, ReduceMean over [2, 3] ->
 //    GlobalAvgPool (+ Flatten when keepdims = 0), Gemm/MatMul with constant B -> FullyConnected,
+//    Mul by a constant of zeros (broadcast into the activation's shape) -> Zeros (PyTorch's
+//    export of x.mul(0.), NAS-Bench-201's "none"),
 //    Squeeze/Unsqueeze of an activation -> Reshape, Identity/Dropout -> alias.
 //
 // Parameter counts follow the file: a Conv bias counts 1 per channel even when it is a batch
@@ -206,6 +208,8 @@ class Importer {
   bool ensure_data(ConstTensor& c) const;
   std::vector<int64_t> const_ints(const NodeProto& n, int slot, const char* what);
   double const_scalar(const NodeProto& n, int slot, const char* what);
+  // A constant of zeros that broadcasts into shape x without widening it (x * c is zeros like x).
+  bool is_zeros_like(ConstTensor& c, const Shape& x) const;
   TensorId add(OpKind kind, const std::string& name, const std::vector<TensorId>& inputs,
                ir::OpAttrs attrs, const std::string& out_name);
   TensorId emit(OpKind kind, const NodeProto& n, const std::vector<TensorId>& inputs,
@@ -1015,10 +1019,26 @@ void Importer::binary(const NodeProto& n) {
   } else if (a.is_act() || b.is_act()) {
     const Value& act = a.is_act() ? a : b;
     const Value& c = a.is_act() ? b : a;
+    if (kind == OpKind::kMul && is_zeros_like(*c.c, m_graph.shape(act.act))) {
+      emit(OpKind::kZeros, n, {act.act});
+      return;
+    }
     emit(kind, n, {act.act}, ir::ConstOperandAttrs{c.c->dims});
   } else {
     throw NodeError("both operands are constants, and not all of their values are stored");
   }
+}
+
+bool Importer::is_zeros_like(ConstTensor& c, const Shape& x) const {
+  if (c.dims.size() > x.size() || !ensure_data(c)) return false;
+  for (size_t i = 0; i < c.dims.size(); ++i) {
+    const int64_t d = c.dims[c.dims.size() - 1 - i];
+    if (d != 1 && d != x[x.size() - 1 - i]) return false;  // would widen the output
+  }
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (c.f(i) != 0.0) return false;
+  }
+  return true;
 }
 
 void Importer::relu(const NodeProto& n) {

@@ -4,7 +4,8 @@
 // inputs without data, recognised by the op slots they feed). Folds the patterns real exporters
 // produce: Identity, Clip as ReLU6, HardSigmoid+Mul as hard-swish, Sigmoid+Mul as SiLU,
 // ReduceMean over H,W as global pooling, BatchNorm after Conv folded into it (else kept as a
-// BatchNorm op), Resize sized by constant Shape/Slice/Concat subgraphs. An unsupported op is an
+// BatchNorm op), Resize sized by constant Shape/Slice/Concat subgraphs, Mul by a constant of zeros
+// as Zeros (NAS-Bench-201's "none"). An unsupported op is an
 // InputError naming the op type, the node and the opset; nothing is skipped silently.
 //
 // Decisions (details in onnx_import.cpp):

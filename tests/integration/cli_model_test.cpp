@@ -75,6 +75,23 @@ TEST_CASE("nax model export writes YAML that loads back to the same graph", "[cl
   std::remove("exported.yaml");
 }
 
+TEST_CASE("nax model export --onnx writes a model that imports to the same MACs", "[cli]") {
+  const auto e = run_nax("model export --model nb201:cells=2 --onnx exported.onnx", "onnx");
+  REQUIRE(e.code == 0);
+  CHECK(e.out == "exported.onnx: nb201 as ONNX opset 13, 98 ops, random weights (seed 0)\n");
+  const auto a = run_nax("model info --model nb201:cells=2 --json -", "onnxa");
+  const auto b = run_nax("model info --model exported.onnx --json -", "onnxb");
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  const auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  CHECK(ja.at("macs") == jb.at("macs"));
+  CHECK(ja.at("layers").size() == jb.at("layers").size());
+  std::remove("exported.onnx");
+  const auto both = run_nax("model export --model nb201 --onnx exported.onnx -o -", "onnxy");
+  CHECK(both.out.rfind("# nax model description", 0) == 0);
+  std::remove("exported.onnx");
+}
+
 TEST_CASE("the same model gives byte-identical JSON and YAML every run", "[cli]") {
   const std::string onnx =
       std::string(NAX_SOURCE_DIR) + "/tests/fixtures/onnx/efficientnet_b0.onnx";

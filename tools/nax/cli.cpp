@@ -103,4 +103,11 @@ std::string grouped(int64_t v) {
   return v < 0 ? "-" + out : out;
 }
 
+namespace {
+int g_exit_code = 0;
+}  // namespace
+
+void set_exit_code(int code) { g_exit_code = code; }
+int exit_code() { return g_exit_code; }
+
 }  // namespace nax::cli

@@ -21,6 +21,9 @@ void add_fit_commands(CLI::App& app);       // cmd_fit.cpp
 void add_estimate_commands(CLI::App& app);  // cmd_estimate.cpp
 // Adds `estimate` under the `bench` subcommand (cmd_bench_estimate.cpp).
 void add_bench_estimate_command(CLI::App& bench);
+void add_train_commands(CLI::App& app);            // cmd_train.cpp
+void add_proxy_commands(CLI::App& app);            // cmd_proxy.cpp
+void add_proxy_validate_command(CLI::App& proxy);  // cmd_proxy_validate.cpp
 
 // The version recorded in every result.
 const char* version();
@@ -50,5 +53,11 @@ std::string human(double v);
 std::string human_bytes(double v);
 // 1234567 -> "1,234,567".
 std::string grouped(int64_t v);
+
+// The exit code a command asks for without throwing (an interrupted long job: 128 + the signal),
+// returned by main() after the command; 0 by default. Throwing after a simulation has run would
+// trip AddressSanitizer's stack bookkeeping in sanitizer builds (google/sanitizers#189).
+void set_exit_code(int code);
+int exit_code();
 
 }  // namespace nax::cli

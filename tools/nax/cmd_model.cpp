@@ -7,6 +7,7 @@
 #include "hw/chip/chip.hpp"
 #include "models/ir/analysis.hpp"
 #include "models/model_source.hpp"
+#include "models/onnx/onnx_export.hpp"
 #include "models/zoo/zoo.hpp"
 #include "tools/nax/cli.hpp"
 
@@ -186,14 +187,38 @@ void add_model_commands(CLI::App& app) {
 
   auto exp_model = std::make_shared<std::string>(kDefaultModel);
   auto exp_out = std::make_shared<std::string>("-");
+  auto exp_onnx = std::make_shared<std::string>();
+  auto exp_onnx_opts = std::make_shared<onnx::ExportOptions>();
   CLI::App* exp = model->add_subcommand(
-      "export", "Write a zoo or YAML model as a block-level YAML description");
-  exp->add_option("--model,-m", *exp_model, "zoo name with parameters or a model .yaml")
+      "export", "Write a model as a block-level YAML description, or as ONNX (--onnx)");
+  exp->add_option("--model,-m", *exp_model,
+                  "zoo name with parameters or a model .yaml (an .onnx file too with --onnx)")
       ->capture_default_str();
-  exp->add_option("--out,-o", *exp_out, "output .yaml ('-' for stdout)")->capture_default_str();
-  exp->footer("Example:\n  nax model export --model mobilenet_v2:s2.type=fused_ibn -o mine.yaml");
-  exp->callback([exp_model, exp_out] {
+  CLI::Option* out_opt =
+      exp->add_option("--out,-o", *exp_out, "output .yaml ('-' for stdout)")->capture_default_str();
+  exp->add_option("--onnx", *exp_onnx,
+                  "write the network as ONNX (opset 13, batch norms folded, seeded random "
+                  "weights) to FILE; then the YAML is written only when --out is given");
+  exp->add_flag("--shape-only", exp_onnx_opts->shape_only,
+                "with --onnx: weights as graph inputs without data (a small file)");
+  exp->add_option("--seed", exp_onnx_opts->seed, "with --onnx: seed of the random weights")
+      ->capture_default_str();
+  exp->footer(
+      "Examples:\n  nax model export --model mobilenet_v2:s2.type=fused_ibn -o mine.yaml\n"
+      "  nax model export --model nb201 --onnx nb201.onnx");
+  exp->callback([exp_model, exp_out, exp_onnx, exp_onnx_opts, out_opt] {
     const Model m = load_model(*exp_model);
+    if (!exp_onnx->empty()) {
+      onnx::export_onnx_file(m.graph, *exp_onnx, *exp_onnx_opts);
+      if (out_opt->count() == 0) {
+        fmt::print("{}: {} as ONNX opset {}, {} ops, {}\n", *exp_onnx, m.name, onnx::kExportOpset,
+                   m.graph.ops().size(),
+                   exp_onnx_opts->shape_only
+                       ? std::string("shape-only (weights without data)")
+                       : fmt::format("random weights (seed {})", exp_onnx_opts->seed));
+        return;
+      }
+    }
     if (!m.spec)
       throw InputError("--model " + *exp_model +
                        ": an ONNX graph has no block-level description to export");

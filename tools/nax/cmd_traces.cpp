@@ -32,6 +32,7 @@
 #include "models/estimate/unit_json.hpp"
 #include "models/model_source.hpp"
 #include "tools/nax/cli.hpp"
+#include "tools/nax/progress.hpp"
 
 namespace nax::cli {
 namespace {
@@ -71,55 +72,14 @@ struct InfoOptions {
   std::string json;
 };
 
-// ---- signals ----
-
-volatile sig_atomic_t g_signal = 0;
-
-void on_signal(int sig) {
-  g_signal = sig;
-}
-
-// Installs SIGINT / SIGTERM handlers for its lifetime (no SA_RESTART: a blocking poll returns).
-class SignalGuard {
- public:
-  SignalGuard() {
-    g_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    sigaction(SIGINT, &sa, &m_old_int);
-    sigaction(SIGTERM, &sa, &m_old_term);
-  }
-  ~SignalGuard() {
-    sigaction(SIGINT, &m_old_int, nullptr);
-    sigaction(SIGTERM, &m_old_term, nullptr);
-  }
-  SignalGuard(const SignalGuard&) = delete;
-  SignalGuard& operator=(const SignalGuard&) = delete;
-
- private:
-  struct sigaction m_old_int {};
-  struct sigaction m_old_term {};
-};
-
 // ---- progress ----
-
-std::string duration_str(double s) {
-  if (s < 0 || s > 1e8) return "?";
-  const int64_t t = static_cast<int64_t>(s + 0.5);
-  if (t < 60) return fmt::format("{}s", t);
-  if (t < 3600) return fmt::format("{}m{:02}s", t / 60, t % 60);
-  return fmt::format("{}h{:02}m", t / 3600, (t / 60) % 60);
-}
 
 class Progress {
  public:
-  Progress(bool tty, bool quiet, int64_t target_units, int64_t target_networks)
-      : m_tty(tty), m_quiet(quiet), m_units(target_units), m_networks(target_networks) {}
+  Progress(const std::string& mode, bool quiet, int64_t target_units, int64_t target_networks)
+      : m_line("traces", mode, quiet), m_units(target_units), m_networks(target_networks) {}
 
   void update(const hw::GenerateStatus& st) {
-    if (m_quiet) return;
     const double rate = st.seconds > 0 ? static_cast<double>(st.session_units) / st.seconds : 0;
     std::string done, eta = "?";
     double frac = 0;
@@ -135,36 +95,17 @@ class Progress {
           st.seconds > 0 ? static_cast<double>(st.session_indices) / st.seconds : 0;
       if (nrate > 0) eta = duration_str(static_cast<double>(m_networks - st.next_index) / nrate);
     }
-    frac = std::min(1.0, std::max(0.0, frac));
     if (st.done) eta = "0s";
-    const std::string tail =
-        fmt::format("{}, {} networks ({} infeasible), {:.0f} units/s, ETA {}", done,
-                    grouped(st.indices_done), grouped(st.infeasible), rate, eta);
-    if (m_tty) {
-      constexpr int kWidth = 24;
-      const int fill = static_cast<int>(frac * kWidth);
-      std::cerr << "\r[" << std::string(static_cast<size_t>(fill), '#')
-                << std::string(static_cast<size_t>(kWidth - fill), '.') << "] " << tail << "\x1b[K"
-                << std::flush;
-      m_drawn = true;
-    } else if ((!m_started || st.done || st.seconds - m_last >= 5.0) && tail != m_last_line) {
-      m_started = true;
-      m_last = st.seconds;
-      m_last_line = tail;
-      std::cerr << "traces: " << tail << "\n" << std::flush;
-    }
+    m_line.update(frac,
+                  fmt::format("{}, {} networks ({} infeasible), {:.0f} units/s, ETA {}", done,
+                              grouped(st.indices_done), grouped(st.infeasible), rate, eta),
+                  st.seconds, st.done);
   }
-  void finish() {
-    if (m_drawn) std::cerr << "\n" << std::flush;
-    m_drawn = false;
-  }
+  void finish() { m_line.finish(); }
 
  private:
-  bool m_tty, m_quiet;
+  ProgressLine m_line;
   int64_t m_units, m_networks;
-  bool m_drawn = false, m_started = false;
-  double m_last = 0;
-  std::string m_last_line;
 };
 
 // ---- helpers ----
@@ -226,10 +167,6 @@ std::string resume_command(const TracesOptions& o) {
   return s + " --resume";
 }
 
-bool stderr_is_tty() {
-  return ::isatty(STDERR_FILENO) == 1;
-}
-
 // ---- nax traces ----
 
 void run_traces(const TracesOptions& o) {
@@ -285,7 +222,6 @@ void run_traces(const TracesOptions& o) {
   summary["shard"] = fmt::format("{}/{}", shard_index, shard_count);
   summary["jobs"] = o.jobs;
   const bool quiet = o.quiet || o.json == "-";
-  const bool tty = o.progress == "bar" || (o.progress == "auto" && stderr_is_tty());
   if (sampling) {
     hw::GenerateOptions g;
     g.seed = o.seed;
@@ -295,13 +231,13 @@ void run_traces(const TracesOptions& o) {
     g.shard_index = shard_index;
     g.shard_count = shard_count;
     g.batch_units = o.batch_units;
-    Progress progress(tty, quiet || o.progress == "none", count, o.networks);
+    Progress progress(o.progress, quiet, count, o.networks);
     hw::GenerateStatus st;
     {
-      SignalGuard guard;
+      StopSignals guard;
       hw::GenerateHooks hooks;
       hooks.progress = [&](const hw::GenerateStatus& s) { progress.update(s); };
-      hooks.stop_requested = [] { return g_signal != 0; };
+      hooks.stop_requested = [] { return StopSignals::stop_requested(); };
       st = hw::generate(store, chip, hw::dump_chip(chip), g, hooks);
       progress.finish();
     }
@@ -338,11 +274,12 @@ void run_traces(const TracesOptions& o) {
     }
     if (st.interrupted) {
       if (!o.json.empty()) write_json(summary, o.json);
-      const int sig = g_signal ? static_cast<int>(g_signal) : SIGINT;
+      const int sig = StopSignals::stop_signal() ? StopSignals::stop_signal() : SIGINT;
       std::cerr << fmt::format(
           "nax: interrupted: {} networks committed to {}; continue with:\n  {}\n",
           grouped(st.indices_done), o.db, resume_command(o));
-      throw CLI::RuntimeError(128 + sig);
+      set_exit_code(128 + sig);
+      return;
     }
   }
   nlohmann::json mj = nlohmann::json::array();

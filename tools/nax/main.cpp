@@ -28,8 +28,12 @@ int main(int argc, char** argv) {
   nax::cli::add_bench_estimate_command(*app.get_subcommand("bench"));
   nax::cli::add_fit_commands(app);
   nax::cli::add_estimate_commands(app);
+  nax::cli::add_train_commands(app);
+  nax::cli::add_proxy_commands(app);
+  nax::cli::add_proxy_validate_command(*app.get_subcommand("proxy"));
   try {
     app.parse(argc, argv);
+    return nax::cli::exit_code();
   } catch (const CLI::RuntimeError& e) {  // a subcommand's own exit code (130 after Ctrl-C)
     return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
