@@ -177,7 +177,7 @@ struct SramConfig {
   int banks = 16;
   int ports_per_bank = 1;
   int bank_bytes_per_cycle = 16;
-  int buffers = 1;  // 1 unified, 3 split (ifmap, weight, ofmap): each has its own banks
+  int buffers = 1;     // 1 unified, 3 split (ifmap, weight, ofmap): each has its own banks
   bool ideal = false;  // every request is done at its arrival
 
   static SramConfig from_chip(const ChipParams& chip);

@@ -307,8 +307,8 @@ double zen(Context& c) {
 }
 
 // zico: sum over conv/FC layers of log(sum over weights of mean|g| / std(g)), the statistics
-// across 2 batches (the batch split in halves; default 2 x 32, for the 1 s budget), each its own gradient, default
-// init, BatchNorm in train mode.
+// across 2 batches (the batch split in halves; default 2 x 32, for the 1 s budget), each its own
+// gradient, default init, BatchNorm in train mode.
 double zico(Context& c) {
   const int64_t n = c.batch_or(64);
   if (n < 2) throw InputError("zico: needs a batch of at least 2 (two halves)");
