@@ -16,6 +16,7 @@
 #include "models/estimate/metrics.hpp"
 #include "models/ir/analysis.hpp"
 #include "models/model_source.hpp"
+#include "nas/accuracy/score.hpp"
 
 namespace nax::accuracy {
 namespace {
@@ -334,6 +335,14 @@ std::vector<Correlation> correlate(const ValidationRun& run,
     return v;
   };
   for (const auto& s : run.signals) add(s, "proxy", column(s), acc);
+  {
+    std::vector<double> score;
+    for (const auto& r : run.rows)
+      score.push_back(trainability_score(r.values).value_or(std::nan("")));
+    if (!score.empty() && std::isfinite(score.front()) &&
+        trainability_score(run.rows.front().values))
+      add("score (" + score_name() + ")", "score", score, acc);
+  }
   std::vector<double> params, flops;
   for (const auto& r : run.rows) {
     params.push_back(static_cast<double>(r.params));

@@ -76,13 +76,14 @@ ValidationRun run_validation(const ValidateOptions& o, const ValidateHooks& hook
 
 struct Correlation {
   std::string name;
-  std::string kind;  // "proxy", "baseline", "ensemble", "implementation"
+  std::string kind;  // "proxy", "score" (score.hpp), "baseline", "ensemble", "implementation"
   double spearman = 0;
   double kendall = 0;
   size_t n = 0;
 };
 
-// Spearman and Kendall against the accuracy of every signal, of #params and FLOPs, and of rank
+// Spearman and Kendall against the accuracy of every signal, of the default score (score.hpp) when
+// its proxies were computed, of #params and FLOPs, and of rank
 // ensembles (the mean of the members' ranks; `ensembles` lists member sets, empty: the vote of
 // synflow, jacob_cov and snip (Abdelfattah et al. 2021) and every pair and triple of signals); for
 // naslib also each re-implemented proxy against NASLib's published values ("implementation").

@@ -11,10 +11,6 @@
 
 namespace nax::torchnet {
 
-// The proxy whose value is a candidate's default trainability score (`nax proxy` JSON `score`).
-// Provisional: to be set from validation against trained accuracies.
-inline constexpr const char* kDefaultScore = "meco";
-
 ProxyResult compute_proxies_impl(const ir::Graph& g, const ProxyOptions& o);
 std::vector<std::string> proxy_names_impl();
 

@@ -34,21 +34,26 @@ TEST_CASE("nax proxy prints a table of every proxy with its value and time", "[c
   }
   CHECK(r.out.find("proxy") != std::string::npos);
   CHECK(r.out.find("seconds") != std::string::npos);
-  CHECK(r.out.find("score (meco)") != std::string::npos);
+  CHECK(r.out.find("score (jacob_cov+meco+naswot)") != std::string::npos);
 }
 
 TEST_CASE("nax proxy --json: score, scores, seconds, model, seed, data, tool_version",
           "[cli][proxy]") {
-  const auto j = run_json("--proxy synflow,meco,snip --seed 7", "proxy_json");
+  const auto j =
+      run_json("--proxy synflow,meco,snip,jacob_cov,naswot --batch 16 --seed 7", "proxy_json");
   REQUIRE(j.contains("scores"));
-  CHECK(j["scores"].size() == 3);
+  CHECK(j["scores"].size() == 5);
   for (const char* name : {"synflow", "meco", "snip"}) {
     CHECK(j["scores"][name].is_number());
     CHECK(j["seconds"][name].get<double>() >= 0);
   }
   CHECK(j["seconds"]["total"].get<double>() > 0);
-  CHECK(j["score_proxy"] == "meco");
-  CHECK(j["score"].get<double>() == j["scores"]["meco"].get<double>());
+  // The default score: robustly standardised jacob_cov + meco + naswot (nas/accuracy/score.hpp).
+  CHECK(j["score_definition"] == "jacob_cov+meco+naswot");
+  const double expect = (j["scores"]["jacob_cov"].get<double>() + 32.33) / 0.5453 +
+                        (j["scores"]["meco"].get<double>() - 0.13) / 0.9093 +
+                        (j["scores"]["naswot"].get<double>() - 1550.0) / 99.3;
+  CHECK(j["score"].get<double>() == Approx(expect));
   CHECK(j["model"]["name"] == "nb201");
   CHECK(j["model"]["hash"].get<std::string>().size() == 16);
   CHECK(j["seed"] == 7);
@@ -56,13 +61,14 @@ TEST_CASE("nax proxy --json: score, scores, seconds, model, seed, data, tool_ver
   CHECK(j["tool_version"].is_string());
   CHECK(j["libtorch_version"].is_string());
 
-  // Another process, the same seed: the same numbers; without the default proxy, no score.
-  const auto again = run_json("--proxy snip,synflow --seed 7", "proxy_json2");
+  // Another process, the same seed: the same numbers; without the score's proxies, no score.
+  const auto again = run_json("--proxy snip,synflow --batch 16 --seed 7", "proxy_json2");
   CHECK(again["scores"]["snip"] == j["scores"]["snip"]);
   CHECK(again["scores"]["synflow"] == j["scores"]["synflow"]);
   CHECK(again["score"].is_null());
   // Gaussian data: synflow (all-ones input) unchanged, snip changed.
-  const auto gauss = run_json("--proxy snip,synflow --seed 7 --data gaussian", "proxy_json3");
+  const auto gauss =
+      run_json("--proxy snip,synflow --batch 16 --seed 7 --data gaussian", "proxy_json3");
   CHECK(gauss["data"] == "gaussian");
   CHECK(gauss["scores"]["synflow"] == j["scores"]["synflow"]);
   CHECK(gauss["scores"]["snip"] != j["scores"]["snip"]);

@@ -1,6 +1,6 @@
 // `nax proxy`: zero-shot trainability proxies of a network (nas/torch/proxies.cpp through the
 // libtorch plugin; definitions in nas/torch/PROXIES.md): each proxy's value and cost, and the
-// default trainability score (the proxy kDefaultScore names); for a NAS-Bench-201 or
+// default trainability score (nas/accuracy/score.hpp); for a NAS-Bench-201 or
 // NAS-Bench-Macro network its published accuracy (the oracle), and with --accuracy-cmd the user's
 // own evaluator's.
 //
@@ -18,6 +18,7 @@
 #include "nas/accuracy/cifar.hpp"
 #include "nas/accuracy/external.hpp"
 #include "nas/accuracy/proxy_math.hpp"
+#include "nas/accuracy/score.hpp"
 #include "nas/torch/api.hpp"
 #include "nas/torch/proxies.hpp"
 #include "tools/nax/cli.hpp"
@@ -69,15 +70,17 @@ void run_proxy(ProxyCliOptions& o) {
   if (po.data == "cifar10") j["cifar_dir"] = po.cifar_dir;
   j["batch"] = po.batch;  // 0: each proxy's paper batch
   j["threads"] = po.threads;
-  j["score_proxy"] = torchnet::kDefaultScore;
-  j["score"] = nullptr;  // when the default proxy was not asked for
+  j["score_definition"] = accuracy::score_name();
+  j["score"] = nullptr;  // when one of its proxies was not asked for
   nlohmann::json scores = nlohmann::json::object(), seconds = nlohmann::json::object();
+  std::map<std::string, double> values;
   for (const auto& s : r.scores) {
     scores[s.name] = s.value;
     seconds[s.name] = s.seconds;
-    if (s.name == torchnet::kDefaultScore) j["score"] = s.value;
+    values[s.name] = s.value;
   }
   seconds["total"] = r.seconds;
+  if (const auto sc = accuracy::trainability_score(values)) j["score"] = *sc;
   j["scores"] = scores;
   j["seconds"] = seconds;
   // The accuracy side's other signals: a benchmark network's published accuracy, and the
@@ -125,9 +128,9 @@ void run_proxy(ProxyCliOptions& o) {
   if (!o.no_proxies) std::cout << t.str();
   std::cout << oracle_line << external_line;
   if (o.no_proxies) return;
-  std::cout << fmt::format(
-      "total {:.3f} s; score ({}) = {}\n", r.seconds, torchnet::kDefaultScore,
-      j["score"].is_null() ? std::string("not computed") : value_str(j["score"].get<double>()));
+  std::cout << fmt::format("total {:.3f} s; score ({}) = {}\n", r.seconds, accuracy::score_name(),
+                           j["score"].is_null() ? std::string("not computed")
+                                                : fmt::format("{:.4g}", j["score"].get<double>()));
 }
 
 }  // namespace
