@@ -53,8 +53,6 @@ bool parse_unit_type(const std::string& s, UnitType& out) {
   return false;
 }
 
-namespace {
-
 using ir::OpKind;
 
 bool is_view(OpKind k) {
@@ -98,6 +96,9 @@ UnitType layer_type(const ir::Graph& g, const ir::Op& op) {
       return ir::is_unary_elementwise(op.kind) ? UnitType::kActivation : UnitType::kOther;
   }
 }
+
+namespace {
+
 
 bool block_unit(const std::string& block_type, UnitType& t) {
   if (block_type == "ibn")

@@ -12,49 +12,6 @@ namespace {
 
 using ir::OpKind;
 
-bool is_view(OpKind k) {
-  return k == OpKind::kReshape || k == OpKind::kFlatten || k == OpKind::kZeros;
-}
-
-bool is_depthwise(const ir::Graph& g, const ir::Op& op) {
-  if (op.kind != OpKind::kConv2d) return false;
-  const int groups = op.attr<ir::ConvAttrs>().groups;
-  return groups > 1 && groups == g.shape(op.inputs[0])[1];
-}
-
-bool is_output(const ir::Graph& g, ir::TensorId t) {
-  const auto& o = g.outputs();
-  return std::find(o.begin(), o.end(), t) != o.end();
-}
-
-UnitType layer_type(const ir::Graph& g, const ir::Op& op) {
-  switch (op.kind) {
-    case OpKind::kConv2d:
-      return is_depthwise(g, op) ? UnitType::kDwConv : UnitType::kConv;
-    case OpKind::kFullyConnected:
-      return UnitType::kFc;
-    case OpKind::kMaxPool:
-    case OpKind::kAvgPool:
-      return UnitType::kPool;
-    case OpKind::kGlobalAvgPool:
-    case OpKind::kGlobalMaxPool:
-      return UnitType::kGlobalPool;
-    case OpKind::kAdd:
-    case OpKind::kSub:
-    case OpKind::kMul:
-    case OpKind::kDiv:
-      return UnitType::kEltwise;
-    case OpKind::kResize:
-      return UnitType::kResize;
-    case OpKind::kConcat:
-      return UnitType::kConcat;
-    case OpKind::kSoftmax:
-      return UnitType::kSoftmax;
-    default:
-      return ir::is_unary_elementwise(op.kind) ? UnitType::kActivation : UnitType::kOther;
-  }
-}
-
 // String equality against a literal, length first (no strlen per call).
 template <size_t N>
 inline bool eq(const std::string& s, const char (&lit)[N]) {

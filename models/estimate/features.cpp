@@ -1,5 +1,7 @@
 #include "models/estimate/features.hpp"
 
+#include "models/estimate/unit.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -15,10 +17,6 @@ inline int64_t cdiv(int64_t a, int64_t b) {
 
 inline int64_t dim(const ir::Shape& s, size_t i) {
   return i < s.size() ? s[i] : 1;
-}
-
-bool is_view(OpKind k) {
-  return k == OpKind::kReshape || k == OpKind::kFlatten || k == OpKind::kZeros;
 }
 
 }  // namespace

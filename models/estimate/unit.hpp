@@ -84,4 +84,10 @@ struct DecomposeOptions {
 
 std::vector<Unit> decompose(const ir::Graph& g, const DecomposeOptions& opt = {});
 
+// The pieces of the rules above that the lean estimator path (fast_units.hpp) shares.
+bool is_view(ir::OpKind k);                                 // reshape, flatten, zeros
+bool is_depthwise(const ir::Graph& g, const ir::Op& op);    // groups == input channels > 1
+bool is_output(const ir::Graph& g, ir::TensorId t);         // a graph output
+UnitType layer_type(const ir::Graph& g, const ir::Op& op);  // a lone layer's unit type
+
 }  // namespace nax::est

@@ -58,6 +58,10 @@ std::string grouped(int64_t v);
 // returned by main() after the command; 0 by default. Throwing after a simulation has run would
 // trip AddressSanitizer's stack bookkeeping in sanitizer builds (google/sanitizers#189).
 void set_exit_code(int code);
+
+// Runs this binary with `args` (stdout and stderr discarded) and returns its wall time in seconds;
+// throws Error when it fails (benchmarks of whole processes).
+double run_self(const std::vector<std::string>& args);
 int exit_code();
 
 }  // namespace nax::cli

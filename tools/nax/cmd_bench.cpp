@@ -39,29 +39,6 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// Runs this binary with `args` (stdout and stderr discarded) and returns its wall time.
-double time_process(const std::vector<std::string>& args) {
-  const auto t0 = Clock::now();
-  const pid_t pid = fork();
-  if (pid < 0) throw Error("fork failed");
-  if (pid == 0) {
-    std::vector<char*> argv;
-    static const char* self = "/proc/self/exe";
-    argv.push_back(const_cast<char*>(self));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
-    execv(self, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw Error("benchmark subprocess `nax " + args.front() + " ...` failed");
-  }
-  return seconds_since(t0);
-}
-
 int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
 }
@@ -95,7 +72,7 @@ nlohmann::json bench_whole_network(const BenchOptions& o) {
     last = hw::Simulator::instance().run(p, chip);
     sim.push_back(seconds_since(t0));
     commands = p.cmds.size();
-    process.push_back(time_process({"sim", "--quiet"}));
+    process.push_back(run_self({"sim", "--quiet"}));
   }
   std::cout << "1. mobilenet_v2 (224x224) on default\n";
   Table t({"stage", "median ms"}, {false, true});

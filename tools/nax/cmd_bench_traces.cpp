@@ -54,29 +54,6 @@ struct BenchTracesOptions {
   std::string json;
 };
 
-// Runs this binary with `args` (stdout and stderr discarded); throws when it fails.
-void run_self(const std::vector<std::string>& args) {
-  std::cout.flush();
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) throw Error("fork failed");
-  if (pid == 0) {
-    std::vector<char*> argv;
-    static const char* self = "/proc/self/exe";
-    argv.push_back(const_cast<char*>(self));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
-    execv(self, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw Error("benchmark subprocess `nax traces ...` failed");
-  }
-}
-
 nlohmann::json bench_throughput(const BenchTracesOptions& o) {
   std::cout << fmt::format(
       "1. nax traces --chip {} --networks {} --seed {} (whole process, fresh store)\n", o.chip,
