@@ -9,9 +9,6 @@
 
 #include <cstdlib>
 #include <limits>
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#endif
 
 #include "hw/sim/modules.hpp"
 #include "hw/sim/run_stats.hpp"
@@ -127,22 +124,6 @@ Simulator::Simulator() : m_impl(new Impl) {
   m_impl->top = new sim::Top("npu");                   // lives as long as the process
 }
 
-namespace {
-
-// The kernel's switches between the main stack and its coroutines' stacks leave stale scope
-// poison on the main stack below the frame that called sc_start(); the next exception thrown
-// through those addresses then trips AddressSanitizer (google/sanitizers#189). The stack below
-// this function's frame is unused once sc_start() has returned, so clear it. No-op without ASan.
-__attribute__((noinline)) void clear_stale_stack_poison() {
-#if defined(__SANITIZE_ADDRESS__)
-  char here = 0;
-  constexpr size_t kBelow = 256 * 1024;
-  __asan_unpoison_memory_region(&here - kBelow, kBelow);
-#endif
-}
-
-}  // namespace
-
 RunResult Simulator::run(const Program& program, const ChipParams& chip) {
   validate_program(program, chip);
   if (!m_impl->started) {
@@ -150,7 +131,6 @@ RunResult Simulator::run(const Program& program, const ChipParams& chip) {
     // switches to its coroutines, exceptions (rejected programs) keep AddressSanitizer's view of
     // the main stack intact (google/sanitizers#189).
     sc_core::sc_start(sc_core::SC_ZERO_TIME);
-    clear_stale_stack_poison();
     m_impl->started = true;
   }
   sim::Top& top = *m_impl->top;
@@ -158,7 +138,6 @@ RunResult Simulator::run(const Program& program, const ChipParams& chip) {
   const uint64_t deltas = sc_core::sc_delta_count();
   top.controller.start.notify(sc_core::SC_ZERO_TIME);
   sc_core::sc_start();  // returns when the controller calls sc_pause()
-  clear_stale_stack_poison();
   if (auto err = top.controller.error()) std::rethrow_exception(err);
   sim::RunTrace trace = top.controller.take_trace();
   sim::MemoryCounters mem;
