@@ -35,6 +35,9 @@ auto guarded(F&& f) -> decltype(f()) {
 
 NetworkSummary inspect_network_impl(const ir::Graph& g, uint64_t seed) {
   const auto t0 = std::chrono::steady_clock::now();
+  // One thread, as every proxy and training run by default: deterministic, and no libtorch worker
+  // pool (whose threads LeakSanitizer's tracer cannot walk in sanitizer builds).
+  torch::set_num_threads(1);
   torch::NoGradGuard no_grad;
   NetOptions no;
   no.seed = seed;
