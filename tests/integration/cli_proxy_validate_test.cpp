@@ -122,3 +122,21 @@ TEST_CASE("nax proxy: a benchmark network's published accuracy and an external e
   CHECK_FALSE(nlohmann::json::parse(mod.out).contains("oracle"));
   std::system("rm -rf nax_it_acc");
 }
+
+TEST_CASE("nax proxy validate: worker processes give the single process's numbers",
+          "[cli][proxy]") {
+  const std::string args = "proxy validate -b naslib --sample 4 --seed 5 --proxy synflow,meco" +
+                           kCifar + " --progress none --json -";
+  const auto one = run_nax(args + " -j 1", "validate_j1");
+  const auto two = run_nax(args + " -j 2", "validate_j2");
+  INFO(one.err << two.err);
+  REQUIRE(one.code == 0);
+  REQUIRE(two.code == 0);
+  auto a = nlohmann::json::parse(one.out), b = nlohmann::json::parse(two.out);
+  CHECK(a.at("correlations") == b.at("correlations"));
+  REQUIRE(a.at("rows").size() == b.at("rows").size());
+  for (size_t i = 0; i < a.at("rows").size(); ++i) {
+    CHECK(a["rows"][i]["arch"] == b["rows"][i]["arch"]);
+    CHECK(a["rows"][i]["values"] == b["rows"][i]["values"]);
+  }
+}
