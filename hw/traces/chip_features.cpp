@@ -1,7 +1,6 @@
 #include "hw/traces/chip_features.hpp"
 
-#include <cmath>
-
+#include "hw/timing/timing.hpp"
 #include "models/estimate/fast_units.hpp"
 
 namespace nax::hw {
@@ -37,9 +36,11 @@ est::ChipFeatures chip_features(const ChipParams& chip) {
   c.burst_bytes = chip.dma.burst_bytes;
   c.dma_setup_cycles = chip.dma.setup_cycles;
   c.max_outstanding = chip.dma.max_outstanding;
-  c.dram_ideal = chip.dram.ideal;
-  c.dram_bytes_per_cycle = chip.dram.bandwidth_gb_per_s * 1000.0 / chip.clock_mhz;
-  c.dram_latency_cycles = std::ceil(chip.dram.latency_ns * chip.clock_mhz / 1000.0 - 1e-9);
+  // The machine's own conversion of bandwidth and latency to cycles (hw/timing).
+  const DramConfig dram = DramConfig::from_chip(chip);
+  c.dram_ideal = dram.ideal;
+  c.dram_bytes_per_cycle = dram.bytes_per_cycle;
+  c.dram_latency_cycles = static_cast<double>(dram.latency_cycles);
   c.act_bytes = chip.activation_bytes();
   c.weight_bytes = chip.weight_bytes();
   c.acc_bytes = chip.accumulator_bytes();

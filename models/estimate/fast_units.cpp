@@ -244,7 +244,13 @@ bool GraphScanner::group_fast(const ir::Graph& g) {
   m_unit_of_op.assign(n, -1);
   for (size_t i = 0; i < n; ++i)
     m_unit_of_op[i] = m_layers[static_cast<size_t>(m_layer_of[i])].unit;
-  // Layers of each unit, unit-major, in layer (= compute op) order.
+  list_unit_layers();
+  return true;
+}
+
+// Layers of each unit, unit-major, in layer (= compute op) order (a counting sort by unit), and
+// each unit's first position in that list.
+void GraphScanner::list_unit_layers() {
   m_order.assign(m_build.size() + 1, 0);
   for (const Layer& L : m_layers) m_order[static_cast<size_t>(L.unit) + 1]++;
   for (size_t u = 0; u < m_build.size(); ++u) {
@@ -256,7 +262,6 @@ bool GraphScanner::group_fast(const ir::Graph& g) {
     const size_t u = static_cast<size_t>(m_layers[li].unit);
     m_layer_list[static_cast<size_t>(m_order[u]++)] = static_cast<int>(li);
   }
-  return true;
 }
 
 void GraphScanner::group_decompose(const ir::Graph& g, bool fuse) {
@@ -282,17 +287,7 @@ void GraphScanner::group_decompose(const ir::Graph& g, bool fuse) {
     b.last_op = u.ops.back();
     m_build.push_back(b);
   }
-  m_order.assign(m_build.size() + 1, 0);
-  for (const Layer& L : m_layers) m_order[static_cast<size_t>(L.unit) + 1]++;
-  for (size_t u = 0; u < m_build.size(); ++u) {
-    m_order[u + 1] += m_order[u];
-    m_build[u].first_layer = m_order[u];
-  }
-  m_layer_list.assign(m_layers.size(), -1);
-  for (size_t li = 0; li < m_layers.size(); ++li) {
-    const size_t u = static_cast<size_t>(m_layers[li].unit);
-    m_layer_list[static_cast<size_t>(m_order[u]++)] = static_cast<int>(li);
-  }
+  list_unit_layers();
 }
 
 void GraphScanner::fill_geometry(const ir::Graph& g) {

@@ -52,6 +52,7 @@ class GraphScanner {
   void make_layers(const ir::Graph& g, bool fuse);
   bool group_fast(const ir::Graph& g);
   void group_decompose(const ir::Graph& g, bool fuse);
+  void list_unit_layers();
   void fill_geometry(const ir::Graph& g);
   void predict_context(const ir::Graph& g, const ChipFeatures& chip);
 

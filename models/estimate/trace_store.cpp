@@ -531,6 +531,37 @@ void TraceStore::Batch::add_chip(const ChipRow& c) {
   s.bind(1, c.hash).bind(2, c.name).bind(3, c.yaml).run();
 }
 
+namespace {
+
+// The insert and the keep-the-smallest-network update of a unit (network) row number their
+// parameters alike: these bind a row's key and columns to ?1-?11 (?1-?8).
+Stmt& bind_unit(Stmt& s, const UnitRow& u) {
+  return s.bind(1, u.chip_hash)
+      .bind(2, u.key.unit_hash)
+      .bind(3, int64_t{u.key.input_on_chip})
+      .bind(4, int64_t{u.key.output_on_chip})
+      .bind(5, u.unit_type)
+      .bind(6, u.unit_json)
+      .bind(7, u.network_hash)
+      .bind(8, static_cast<int64_t>(u.cycles))
+      .bind(9, u.dram_read_bytes)
+      .bind(10, u.dram_write_bytes)
+      .bind(11, u.energy_uj);
+}
+
+Stmt& bind_network(Stmt& s, const NetworkRow& n, const std::string& keys) {
+  return s.bind(1, n.chip_hash)
+      .bind(2, n.network_hash)
+      .bind(3, n.source)
+      .bind(4, n.spec_yaml)
+      .bind(5, static_cast<int64_t>(n.total_cycles))
+      .bind(6, n.energy_uj)
+      .bind(7, static_cast<int64_t>(n.units.size()))
+      .bind(8, keys);
+}
+
+}  // namespace
+
 bool TraceStore::Batch::add_unit(const UnitRow& u) {
   const Impl& d = *m_store.m_impl;
   Stmt ins(d,
@@ -538,36 +569,14 @@ bool TraceStore::Batch::add_unit(const UnitRow& u) {
            "unit_type, unit_json, network_hash, cycles, dram_read_bytes, dram_write_bytes, "
            "energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
            true);
-  ins.bind(1, u.chip_hash)
-      .bind(2, u.key.unit_hash)
-      .bind(3, int64_t{u.key.input_on_chip})
-      .bind(4, int64_t{u.key.output_on_chip})
-      .bind(5, u.unit_type)
-      .bind(6, u.unit_json)
-      .bind(7, u.network_hash)
-      .bind(8, static_cast<int64_t>(u.cycles))
-      .bind(9, u.dram_read_bytes)
-      .bind(10, u.dram_write_bytes)
-      .bind(11, u.energy_uj)
-      .run();
+  bind_unit(ins, u).run();
   if (sqlite3_changes(d.db) > 0) return true;
   Stmt up(d,
           "UPDATE units SET unit_type = ?5, unit_json = ?6, network_hash = ?7, cycles = ?8, "
           "dram_read_bytes = ?9, dram_write_bytes = ?10, energy_uj = ?11 WHERE chip_hash = ?1 AND "
           "unit_hash = ?2 AND input_on_chip = ?3 AND output_on_chip = ?4 AND network_hash > ?7",
           true);
-  up.bind(1, u.chip_hash)
-      .bind(2, u.key.unit_hash)
-      .bind(3, int64_t{u.key.input_on_chip})
-      .bind(4, int64_t{u.key.output_on_chip})
-      .bind(5, u.unit_type)
-      .bind(6, u.unit_json)
-      .bind(7, u.network_hash)
-      .bind(8, static_cast<int64_t>(u.cycles))
-      .bind(9, u.dram_read_bytes)
-      .bind(10, u.dram_write_bytes)
-      .bind(11, u.energy_uj)
-      .run();
+  bind_unit(up, u).run();
   return false;
 }
 
@@ -578,30 +587,14 @@ bool TraceStore::Batch::add_network(const NetworkRow& n) {
            "INSERT OR IGNORE INTO networks (chip_hash, network_hash, source, spec_yaml, "
            "total_cycles, energy_uj, num_units, unit_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
            true);
-  ins.bind(1, n.chip_hash)
-      .bind(2, n.network_hash)
-      .bind(3, n.source)
-      .bind(4, n.spec_yaml)
-      .bind(5, static_cast<int64_t>(n.total_cycles))
-      .bind(6, n.energy_uj)
-      .bind(7, static_cast<int64_t>(n.units.size()))
-      .bind(8, keys)
-      .run();
+  bind_network(ins, n, keys).run();
   if (sqlite3_changes(d.db) > 0) return true;
   Stmt up(d,
           "UPDATE networks SET source = ?3, spec_yaml = ?4, total_cycles = ?5, energy_uj = ?6, "
           "num_units = ?7, unit_keys = ?8 WHERE chip_hash = ?1 AND network_hash = ?2 AND "
           "source > ?3",
           true);
-  up.bind(1, n.chip_hash)
-      .bind(2, n.network_hash)
-      .bind(3, n.source)
-      .bind(4, n.spec_yaml)
-      .bind(5, static_cast<int64_t>(n.total_cycles))
-      .bind(6, n.energy_uj)
-      .bind(7, static_cast<int64_t>(n.units.size()))
-      .bind(8, keys)
-      .run();
+  bind_network(up, n, keys).run();
   return false;
 }
 
