@@ -86,6 +86,19 @@ TEST_CASE("nax proxy validate: correlations, baselines and the NASLib implementa
   CHECK(other.code == 2);
   CHECK(other.err.find("other options") != std::string::npos);
   std::remove(rows.c_str());
+
+  // A file that is not a rows file is refused, naming it and the line.
+  {
+    std::ofstream junk(rows);
+    junk << "arch,accuracy\n";
+  }
+  const auto bad = run_nax("proxy validate -b naslib --sample 2 --proxy synflow" + kCifar +
+                               " --progress none --rows " + rows,
+                           "validate_junk");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find(rows + ":1") != std::string::npos);
+  CHECK(bad.err.find("not a rows file of nax proxy validate") != std::string::npos);
+  std::remove(rows.c_str());
 }
 
 TEST_CASE("nax proxy validate: bad benchmark names and samples exit 2", "[cli][proxy]") {

@@ -92,3 +92,30 @@ TEST_CASE("validation set names", "[validate]") {
                     Catch::Contains("expected nb201, nas-bench-macro or naslib"));
   CHECK(naslib_proxy_names().at("jacob_cov") == "jacov");
 }
+
+TEST_CASE("correlate reports the default score when its proxies were computed", "[validate]") {
+  ValidationRun run;
+  run.signals = {"jacob_cov", "meco", "naswot"};
+  // Each proxy alone is half right; their standardised sum ranks the networks exactly.
+  const double jc[] = {-33.0, -32.0, -33.0, -32.0}, me[] = {0.1, 0.1, 2.0, 2.0},
+               nw[] = {1500, 1500, 1500, 1700};
+  for (int i = 0; i < 4; ++i) {
+    ValidationRow r;
+    r.arch = std::to_string(i);
+    r.accuracy = 10.0 * (i + 1);
+    r.params = 1;
+    r.values = {{"jacob_cov", jc[i]}, {"meco", me[i]}, {"naswot", nw[i]}};
+    run.rows.push_back(r);
+  }
+  const auto& s = find(correlate(run), "score (jacob_cov+meco+naswot)");
+  CHECK(s.kind == "score");
+  CHECK(s.spearman == Approx(1.0));
+  CHECK(find(correlate(run), "jacob_cov").spearman < 1.0);
+}
+
+TEST_CASE("a run without the score's proxies reports no score", "[validate]") {
+  ValidationRun run;
+  run.signals = {"a", "b"};
+  run.rows = {row(10, 1, 4, 10), row(20, 2, 3, 30)};
+  for (const auto& c : correlate(run)) CHECK(c.kind != "score");
+}
