@@ -99,7 +99,6 @@ UnitType layer_type(const ir::Graph& g, const ir::Op& op) {
 
 namespace {
 
-
 bool block_unit(const std::string& block_type, UnitType& t) {
   if (block_type == "ibn")
     t = UnitType::kIbn;
