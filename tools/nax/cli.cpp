@@ -118,7 +118,7 @@ int exit_code() {
   return g_exit_code;
 }
 
-double run_self(const std::vector<std::string>& args) {
+double run_self(const std::vector<std::string>& args, bool keep_stderr) {
   std::cout.flush();
   std::fflush(nullptr);
   const auto t0 = std::chrono::steady_clock::now();
@@ -130,14 +130,15 @@ double run_self(const std::vector<std::string>& args) {
     argv.push_back(const_cast<char*>(self));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+    if (!freopen("/dev/null", "w", stdout)) _exit(127);
+    if (!keep_stderr && !freopen("/dev/null", "w", stderr)) _exit(127);
     execv(self, argv.data());
     _exit(127);
   }
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw Error("benchmark subprocess `nax " + (args.empty() ? std::string() : args.front()) +
+    throw Error("subprocess `nax " + (args.empty() ? std::string() : args.front()) +
                 " ...` failed");
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -24,6 +24,9 @@ void add_bench_estimate_command(CLI::App& bench);
 void add_train_commands(CLI::App& app);            // cmd_train.cpp
 void add_proxy_commands(CLI::App& app);            // cmd_proxy.cpp
 void add_proxy_validate_command(CLI::App& proxy);  // cmd_proxy_validate.cpp
+void add_advise_commands(CLI::App& app);           // cmd_advise.cpp
+void add_search_commands(CLI::App& app);           // cmd_search.cpp
+void add_study_commands(CLI::App& app);            // cmd_study.cpp
 
 // The version recorded in every result.
 const char* version();
@@ -59,9 +62,10 @@ std::string grouped(int64_t v);
 // trip AddressSanitizer's stack bookkeeping in sanitizer builds (google/sanitizers#189).
 void set_exit_code(int code);
 
-// Runs this binary with `args` (stdout and stderr discarded) and returns its wall time in seconds;
-// throws Error when it fails (benchmarks of whole processes).
-double run_self(const std::vector<std::string>& args);
+// Runs this binary with `args` (stdout discarded; stderr too unless `keep_stderr`, for a child's
+// progress) and returns its wall time in seconds; throws Error when it fails (benchmarks of whole
+// processes, and jobs a command delegates to another subcommand).
+double run_self(const std::vector<std::string>& args, bool keep_stderr = false);
 int exit_code();
 
 }  // namespace nax::cli

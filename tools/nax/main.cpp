@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   nax::cli::add_train_commands(app);
   nax::cli::add_proxy_commands(app);
   nax::cli::add_proxy_validate_command(*app.get_subcommand("proxy"));
+  nax::cli::add_advise_commands(app);
+  nax::cli::add_search_commands(app);
+  nax::cli::add_study_commands(app);
   try {
     app.parse(argc, argv);
     return nax::cli::exit_code();

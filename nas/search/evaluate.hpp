@@ -1,0 +1,118 @@
+// What a search measures of a candidate, and the order it measures it in (cheap first):
+//   1. static     the graph's parameters, parameter bytes, peak activation bytes (tensor liveness,
+//                 ir::analyze) and MACs; the memory constraints and SRAM fit are checked here,
+//                 and an infeasible candidate stops with its reason;
+//   2. latency    from a LatencyOracle: the estimator (default) or the simulator (the tool layer
+//                 provides it: nas never links hw, DESIGN.md);
+//   3. score      the trainability score (nas/accuracy/score.hpp) of the candidate built at the
+//                 proxy resolution (below), through the libtorch plugin; the score constraint.
+// The proxies run on CIFAR-10 images resized to the network's input. A 320x320 detector costs
+// ~24 s per score at full resolution and ~0.5 s at 64x64, so candidates are scored at
+// `resolution_scale` x their input resolution (at least `min_resolution`): every candidate and
+// the baseline with the same yardstick, and a candidate with a smaller input still scores lower.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/estimate/chip_features.hpp"
+#include "models/estimate/estimator.hpp"
+#include "models/ir/graph.hpp"
+#include "models/spec/model_spec.hpp"
+
+namespace nax::search {
+
+// A network's latency on the search's chip.
+class LatencyOracle {
+ public:
+  virtual ~LatencyOracle() = default;
+  // What produced the numbers: "estimator:<file hash>" or "simulator:<tool version>"; part of the
+  // evaluation cache key.
+  virtual std::string id() const = 0;
+  virtual std::string chip_hash() const = 0;
+  virtual double latency_ms(const ir::Graph& g) = 0;
+  // Latency per layer (simulator) or per unit (estimator), in execution order, for reports.
+  virtual std::vector<std::pair<std::string, double>> breakdown_ms(const ir::Graph& g) = 0;
+};
+
+// The estimator as an oracle for `chip` (the estimator's own chip, or any chip for a chip-aware
+// one). `id` names the estimator (its file's content hash).
+std::unique_ptr<LatencyOracle> make_estimator_oracle(std::shared_ptr<const est::Estimator> e,
+                                                     const est::ChipFeatures& chip,
+                                                     const std::string& id);
+
+// What the feasibility check needs of the chip.
+struct ChipLimits {
+  std::string name;
+  std::string hash;
+  int64_t sram_bytes = 0;
+  int weight_bytes = 1;
+  int activation_bytes = 1;
+  int parallelism = 1;  // lanes along the channel dimensions (the MAC array's columns)
+};
+ChipLimits chip_limits(const est::ChipFeatures& c);
+
+struct Constraints {
+  std::optional<double> min_score;
+  std::optional<int64_t> max_param_bytes;
+  std::optional<int64_t> max_peak_activation_bytes;
+  std::optional<double> max_latency_ms;
+  bool weights_fit_sram = false;  // every parameter byte resident in SRAM at once
+
+  nlohmann::json to_json() const;
+};
+
+struct ScoreOptions {
+  bool enabled = true;
+  double resolution_scale = 0.2;
+  int min_resolution = 32;
+  uint64_t seed = 0;
+  std::string cifar_dir;  // "" = the default (nas/accuracy/cifar.hpp)
+};
+
+struct Metrics {
+  std::string arch_hash;  // ir::graph_hash of the candidate
+  int64_t params = 0;
+  int64_t param_bytes = 0;
+  int64_t peak_activation_bytes = 0;
+  int64_t macs = 0;
+  std::optional<double> latency_ms;
+  std::optional<double> score;
+  // The score's seed-to-seed standard deviation (the baseline's, over kNoiseSeeds seeds of the
+  // proxies' initialisation and images): how far apart two equally good networks may score.
+  std::optional<double> score_sd;
+  bool feasible = true;
+  std::string reason;  // why infeasible ("" when feasible)
+
+  nlohmann::json to_json() const;
+  static Metrics from_json(const nlohmann::json& j);
+};
+
+// Step 1: memory and MACs, and the memory constraints (feasible/reason set).
+Metrics static_metrics(const ir::Graph& g, const ChipLimits& chip, const Constraints& c);
+// The score constraint, and the latency bound, on a metrics record that has them; returns false
+// and sets the reason when violated.
+bool check_measured(Metrics& m, const Constraints& c);
+
+// Seeds the baseline is scored with to measure the score's noise (Metrics::score_sd).
+constexpr int kNoiseSeeds = 5;
+
+// The resolution a candidate of input size `resolution` is scored at.
+int proxy_resolution(int64_t resolution, const ScoreOptions& o);
+// The trainability score of a candidate (built at its proxy resolution); nullopt when a proxy
+// cannot run on it (the reason in `why`).
+std::optional<double> candidate_score(const spec::ModelSpec& m, const ScoreOptions& o,
+                                      std::string* why = nullptr);
+
+// Steps 1-3 in order, stopping at the first violated constraint. `with_score` false skips step 3
+// (and the score constraint).
+Metrics evaluate_candidate(const spec::ModelSpec& m, LatencyOracle& latency, const ChipLimits& chip,
+                           const Constraints& c, const ScoreOptions& score, bool with_score);
+
+}  // namespace nax::search
