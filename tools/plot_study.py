@@ -196,9 +196,13 @@ def plot_curation(j, study, outdir):
     ax.set_title("%s: convergence, curated vs uncurated search space" % study)
     ce, ue, ratio = cur.get("curated_evals"), cur.get("uncurated_evals"), cur.get("ratio")
     if ce is not None or ue is not None:
-        txt = "evaluations to reach tolerance:\ncurated %s, uncurated %s" % (ce, ue)
+        txt = ("evaluations until within tolerance\nof each space's own best (median):\n"
+               "curated %s, uncurated %s" % (ce, ue))
         if num(ratio) is not None:
             txt += "\nratio %.2fx" % ratio
+        gap = cur.get("best_gap_pct")
+        if num(gap) is not None:
+            txt += "\ncurated best %+.2f%% vs uncurated best" % gap
         ax.text(0.98, 0.97, txt, transform=ax.transAxes, ha="right", va="top", fontsize=10,
                 bbox=dict(boxstyle="round", fc="white", ec="0.6"))
     ax.grid(alpha=0.3)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything nax needs to build and test, from Debian 12's packages only. Idempotent:
 # packages already present are left as they are. Run as root (or with sudo).
-#   tools/setup.sh            build + test dependencies
-#   tools/setup.sh --python   also Python torch/torchvision/onnx/matplotlib, used only to
-#                             regenerate test fixtures and draw plots (~900 MB)
+#   tools/setup.sh            build + test dependencies, and python3-matplotlib for the PNG plots
+#                             of `nax study` reports (tools/plot_study.py)
+#   tools/setup.sh --python   also Python torch/torchvision/onnx, used only to regenerate test
+#                             fixtures (~900 MB)
 set -euo pipefail
 
 packages=(
@@ -12,9 +13,10 @@ packages=(
   nlohmann-json3-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libxgboost-dev  # trains the latency estimator's tree models (nax fit)
   libtorch-dev    # the accuracy side: trainable networks, zero-shot proxies, short training
+  python3-matplotlib  # the plots of `nax study` reports (tools/plot_study.py)
 )
 if [[ "${1:-}" == "--python" ]]; then
-  packages+=(python3-torch python3-torchvision python3-onnx python3-matplotlib)
+  packages+=(python3-torch python3-torchvision python3-onnx)
 fi
 
 missing=()

@@ -290,8 +290,7 @@ class ScorePool {
 namespace {
 
 std::string score_key(const ScoreOptions& o) {
-  return fmt::format("{} scale={} min={} seed={}", accuracy::score_name(), o.resolution_scale,
-                     o.min_resolution, o.seed);
+  return o.key();
 }
 
 bool needs_score(const SearchConfig& c) {
@@ -324,6 +323,8 @@ double penalty(const Metrics& m, const Constraints& c) {
     measured = true;
   }
   if (c.max_latency_ms && m.latency_ms) over(*m.latency_ms, *c.max_latency_ms);
+  if (c.min_macs && m.macs < *c.min_macs && m.macs > 0)
+    over(static_cast<double>(*c.min_macs), static_cast<double>(m.macs));
   if (c.min_score && m.score && *m.score < *c.min_score) {
     excess += (*c.min_score - *m.score) / std::max(1.0, std::abs(*c.min_score));
     measured = true;
@@ -332,8 +333,10 @@ double penalty(const Metrics& m, const Constraints& c) {
   return kPenaltyBase * (1 + excess);
 }
 
+// zeroshot-evolution ranks its prefilter pool by the score, so it needs every score.
 bool lazy(const SearchConfig& c) {
-  return c.lazy_score && c.objective == Objective::kLatency && c.constraints.min_score;
+  return c.lazy_score && c.objective == Objective::kLatency && c.constraints.min_score &&
+         c.algorithm != "zeroshot-evolution";
 }
 
 }  // namespace
@@ -417,7 +420,8 @@ Step Searcher::evaluate_baseline() {
   spec::ModelSpec m = m_space.base();
   s.model_name = m.name;
   s.metrics = evaluate_model(m, true);
-  if (s.metrics.score && m_config.score.enabled) {
+  if (s.metrics.score && m_config.score.enabled &&
+      m_config.score.source == AccuracySource::kScore) {
     // The score's noise: the baseline scored with further seeds (cached like any score).
     std::vector<double> v = {*s.metrics.score};
     for (int k = 1; k < kNoiseSeeds; ++k) {

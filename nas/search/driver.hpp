@@ -17,6 +17,7 @@
 // objective latency with a score constraint), a candidate is scored only when its latency beats the
 // best feasible latency at the start of its batch: any other candidate cannot become the best, and
 // is told to the algorithm as measured (unscored); reports and fronts use scored candidates only.
+// zeroshot-evolution, which ranks its prefilter pool by the score, scores every candidate.
 //
 // Infeasible candidates are told to the algorithm with a penalty (1e6 x (1 + how far they miss
 // their constraints, relative)) instead of +inf, so that a search starting outside the feasible

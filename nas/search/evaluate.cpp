@@ -9,6 +9,9 @@
 #include "models/common/error.hpp"
 #include "models/estimate/fast_units.hpp"
 #include "models/ir/analysis.hpp"
+#include "models/model_source.hpp"
+#include "nas/accuracy/benchmarks.hpp"
+#include "nas/accuracy/external.hpp"
 #include "nas/accuracy/score.hpp"
 #include "nas/torch/api.hpp"
 
@@ -73,6 +76,7 @@ nlohmann::json Constraints::to_json() const {
   if (max_param_bytes) j["max_param_bytes"] = *max_param_bytes;
   if (max_peak_activation_bytes) j["max_peak_activation_bytes"] = *max_peak_activation_bytes;
   if (max_latency_ms) j["max_latency_ms"] = *max_latency_ms;
+  if (min_macs) j["min_macs"] = *min_macs;
   if (weights_fit_sram) j["weights_fit_sram"] = true;
   return j;
 }
@@ -125,6 +129,9 @@ Metrics static_metrics(const ir::Graph& g, const ChipLimits& chip, const Constra
     m.feasible = false;
     m.reason = fmt::format("peak activations {} > budget {}", bytes_text(m.peak_activation_bytes),
                            bytes_text(*c.max_peak_activation_bytes));
+  } else if (c.min_macs && m.macs < *c.min_macs) {
+    m.feasible = false;
+    m.reason = fmt::format("MACs {} < required {}", m.macs, *c.min_macs);
   } else if (c.weights_fit_sram && m.param_bytes > chip.sram_bytes) {
     m.feasible = false;
     m.reason = fmt::format("parameters {} do not fit the chip's SRAM ({})",
@@ -150,8 +157,86 @@ int proxy_resolution(int64_t resolution, const ScoreOptions& o) {
   return static_cast<int>(std::clamp<double>(r, o.min_resolution, static_cast<double>(resolution)));
 }
 
+std::string ScoreOptions::key() const {
+  switch (source) {
+    case AccuracySource::kScore:
+      return fmt::format("{} scale={} min={} seed={}", accuracy::score_name(), resolution_scale,
+                         min_resolution, seed);
+    case AccuracySource::kOracle:
+      return "oracle";
+    case AccuracySource::kTrain:
+      return fmt::format("train epochs={} seed={}", train_epochs, seed);
+    case AccuracySource::kCommand:
+      return "command " + command;
+  }
+  return "?";
+}
+
+void parse_accuracy_source(const std::string& text, ScoreOptions& o) {
+  if (text == "score") {
+    o.source = AccuracySource::kScore;
+  } else if (text == "oracle") {
+    o.source = AccuracySource::kOracle;
+  } else if (text == "train") {
+    o.source = AccuracySource::kTrain;
+  } else if (text.rfind("command:", 0) == 0 && text.size() > 8) {
+    o.source = AccuracySource::kCommand;
+    o.command = text.substr(8);
+  } else {
+    throw InputError("accuracy source: expected score, oracle, train or command:<template>, got '" +
+                     text + "'");
+  }
+}
+
+namespace {
+
+Model as_model(const spec::ModelSpec& m) {
+  Model r;
+  r.name = m.name;
+  r.source = m.name;
+  r.kind = "yaml";
+  r.spec = m;
+  r.graph = spec::build_graph(m);
+  r.hash = ir::graph_hash(r.graph);
+  return r;
+}
+
+std::optional<double> other_accuracy(const spec::ModelSpec& m, const ScoreOptions& o,
+                                     std::string* why) {
+  try {
+    if (o.source == AccuracySource::kOracle) {
+      static std::unique_ptr<accuracy::BenchmarkOracle> oracle;
+      if (!oracle || oracle->data_dir() != accuracy::resolve_data_dir(o.data_dir))
+        oracle = std::make_unique<accuracy::BenchmarkOracle>(o.data_dir);
+      const auto r = oracle->lookup(as_model(m));
+      if (!r) {
+        if (why) *why = "not a benchmark network: no published accuracy";
+        return std::nullopt;
+      }
+      return r->accuracy;
+    }
+    if (o.source == AccuracySource::kTrain) {
+      torchnet::TrainOptions t;
+      t.epochs = o.train_epochs;
+      t.seed = o.seed;
+      t.cifar_dir = o.cifar_dir;
+      return torchnet::short_train(spec::build_graph(m), t).test_accuracy;
+    }
+    accuracy::ExternalOptions eo;
+    eo.command = o.command;
+    eo.work_dir = o.work_dir;
+    return accuracy::ExternalEvaluator(eo).evaluate(as_model(m)).accuracy;
+  } catch (const std::exception& e) {
+    if (why) *why = e.what();
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
 std::optional<double> candidate_score(const spec::ModelSpec& m, const ScoreOptions& o,
                                       std::string* why) {
+  if (o.source != AccuracySource::kScore) return other_accuracy(m, o, why);
   spec::ModelSpec small = m;
   const int h = proxy_resolution(m.height, o);
   const int w = static_cast<int>(std::llround(static_cast<double>(m.width) * h / m.height));

@@ -63,18 +63,40 @@ struct Constraints {
   std::optional<int64_t> max_param_bytes;
   std::optional<int64_t> max_peak_activation_bytes;
   std::optional<double> max_latency_ms;
+  // Compute capacity kept: MACs at least this (a FLOPs floor, the accuracy surrogate of the
+  // seed's curation experiment: no score noise in what is compared).
+  std::optional<int64_t> min_macs;
   bool weights_fit_sram = false;  // every parameter byte resident in SRAM at once
 
   nlohmann::json to_json() const;
 };
 
+// Where a candidate's accuracy signal (Metrics::score, higher is better) comes from:
+//   score    the default trainability score (zero-shot proxies) at the proxy resolution;
+//   oracle   the published accuracy of a benchmark network (nas/accuracy/benchmarks.hpp; a
+//            candidate that is not one has none: infeasible, with the reason);
+//   train    short CIFAR-10 training (nas/torch/api.hpp), the held-out accuracy in percent;
+//   command  the user's evaluator (nas/accuracy/external.hpp): the candidate exported as ONNX and
+//            YAML, the command's printed accuracy.
+enum class AccuracySource { kScore, kOracle, kTrain, kCommand };
+
 struct ScoreOptions {
   bool enabled = true;
+  AccuracySource source = AccuracySource::kScore;
   double resolution_scale = 0.2;
   int min_resolution = 32;
   uint64_t seed = 0;
-  std::string cifar_dir;  // "" = the default (nas/accuracy/cifar.hpp)
+  std::string cifar_dir;                  // "" = the default (nas/accuracy/cifar.hpp)
+  int train_epochs = 2;                   // train
+  std::string command;                    // command: the template ({onnx}, {yaml}, {dir}, {name})
+  std::string work_dir = "nax_accuracy";  // command: where candidates' files go
+  std::string data_dir;                   // oracle: benchmark tables ("" = default)
+
+  // What identifies the numbers this produces (the score cache's key).
+  std::string key() const;
 };
+// "score", "oracle", "train" or "command:<template>"; InputError otherwise.
+void parse_accuracy_source(const std::string& text, ScoreOptions& o);
 
 struct Metrics {
   std::string arch_hash;  // ir::graph_hash of the candidate

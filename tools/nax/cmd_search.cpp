@@ -25,6 +25,7 @@ struct SearchOptions {
   std::string objective = "latency_ms";
   ConstraintSpec constraints;
   bool no_score = false;
+  std::string accuracy = "score";
   std::string db;
   bool resume = false;
   std::string out;
@@ -54,6 +55,7 @@ void run_search_command(SearchOptions o) {
     o.config.score.enabled = false;
     if (o.constraints.min_score == "baseline") o.constraints.min_score = "none";
   }
+  search::parse_accuracy_source(o.accuracy, o.config.score);
   if (o.resume && o.db.empty()) throw InputError("--resume needs --db (the store to resume)");
   o.oracle.jobs = o.config.jobs;
   o.oracle.quiet = o.quiet;
@@ -114,7 +116,6 @@ void run_search_command(SearchOptions o) {
   base_r.model_name = space.base().name;
   base_r.metrics = baseline.metrics;
   base_r.simulated_ms = base_sim;
-  const double base_lat = baseline.metrics.latency_ms.value_or(0);
 
   nlohmann::json j;
   j["tool_version"] = version();
@@ -140,9 +141,9 @@ void run_search_command(SearchOptions o) {
   j["exhausted"] = out.exhausted;
   j["infeasible"] = std::count_if(out.steps.begin(), out.steps.end(),
                                   [](const search::Step& s) { return !s.metrics.feasible; });
-  j["baseline"] = reported_json(base_r, base_lat, base_sim);
+  j["baseline"] = reported_json(base_r, base_r);
   nlohmann::json res = nlohmann::json::array();
-  for (const auto& r : reported) res.push_back(reported_json(r, base_lat, base_sim));
+  for (const auto& r : reported) res.push_back(reported_json(r, base_r));
   j["results"] = res;
   nlohmann::json front = nlohmann::json::array();
   for (int i : out.pareto) {
@@ -178,7 +179,7 @@ void run_search_command(SearchOptions o) {
            "MMACs"},
           {false, false, true, true, true, true, true, true, true});
   auto row = [&](const Reported& r) {
-    const nlohmann::json rj = reported_json(r, base_lat, base_sim);
+    const nlohmann::json rj = reported_json(r, base_r);
     t.row({r.variant, r.model_name,
            r.metrics.latency_ms ? fmt::format("{:.4f}", *r.metrics.latency_ms) : "-",
            r.simulated_ms ? fmt::format("{:.4f}", *r.simulated_ms) : "-",
@@ -247,10 +248,24 @@ void add_search_commands(CLI::App& app) {
   s->add_option("--max-peak-activation", o->constraints.max_peak_activation_bytes,
                 "peak activation memory budget: none, '53%' or bytes")
       ->capture_default_str();
+  s->add_option("--min-macs", o->constraints.min_macs,
+                "compute kept: none, a share of the baseline's MACs ('100%') or a number")
+      ->capture_default_str();
   s->add_flag("--weights-fit-sram", o->constraints.weights_fit_sram,
               "every parameter byte must fit the chip's SRAM at once");
   s->add_flag("--no-score", o->no_score,
-              "no trainability score (no libtorch): latency and memory only");
+              "no accuracy signal (no libtorch): latency and memory only");
+  s->add_option("--accuracy", o->accuracy,
+                "the accuracy signal: score (zero-shot trainability), oracle (published accuracy "
+                "of benchmark networks), train (short CIFAR-10 training) or command:'CMD {onnx}' "
+                "(your evaluator, nas/accuracy/README.md)")
+      ->capture_default_str();
+  s->add_option("--train-epochs", o->config.score.train_epochs, "epochs of --accuracy train")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  s->add_option("--accuracy-dir", o->config.score.work_dir,
+                "work directory of --accuracy command:...")
+      ->capture_default_str();
   s->add_option("--proxy-scale", o->config.score.resolution_scale,
                 "the score is computed at this share of the input resolution")
       ->capture_default_str()

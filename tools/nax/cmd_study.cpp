@@ -40,6 +40,7 @@ struct CurationConfig {
   double tolerance = 0.01;
   std::string landscape_stage;
   int landscape_min = 8, landscape_max = 96;
+  std::optional<ConstraintSpec> constraints;  // default: the study's
 };
 
 struct StudyConfig {
@@ -114,6 +115,24 @@ std::string resolve_study_path(const std::string& arg) {
   return p.string();
 }
 
+ConstraintSpec parse_constraints(const YAML::Node& n, const std::string& f) {
+  ConstraintSpec c;
+  check_keys(n, f, "constraints",
+             {"min_score", "max_param_bytes", "max_peak_activation_bytes", "min_macs",
+              "weights_fit_sram"});
+  auto text = [&](const char* key, std::string& out, const char* expected) {
+    if (n[key]) out = scalar<std::string>(n[key], f, key, expected);
+  };
+  text("min_score", c.min_score, "baseline, baseline-sd, none or a number");
+  text("max_param_bytes", c.max_param_bytes, "a budget");
+  text("max_peak_activation_bytes", c.max_peak_activation_bytes, "a budget");
+  text("min_macs", c.min_macs, "none, a share of the baseline's or a number");
+  if (n["weights_fit_sram"])
+    c.weights_fit_sram =
+        scalar<bool>(n["weights_fit_sram"], f, "weights_fit_sram", "true or false");
+  return c;
+}
+
 StudyConfig load_study(const std::string& arg) {
   StudyConfig c;
   c.file = resolve_study_path(arg);
@@ -138,22 +157,7 @@ StudyConfig load_study(const std::string& arg) {
   if (!search::parse_objective(c.objective, c.search.objective))
     bad(root["objective"], f,
         "objective: expected latency_ms, param_bytes, peak_activation_bytes or score");
-  if (const auto n = root["constraints"]) {
-    check_keys(n, f, "constraints",
-               {"min_score", "max_param_bytes", "max_peak_activation_bytes", "weights_fit_sram"});
-    if (n["min_score"])
-      c.constraints.min_score =
-          scalar<std::string>(n["min_score"], f, "min_score", "baseline, none or a number");
-    if (n["max_param_bytes"])
-      c.constraints.max_param_bytes =
-          scalar<std::string>(n["max_param_bytes"], f, "max_param_bytes", "a budget");
-    if (n["max_peak_activation_bytes"])
-      c.constraints.max_peak_activation_bytes = scalar<std::string>(
-          n["max_peak_activation_bytes"], f, "max_peak_activation_bytes", "a budget");
-    if (n["weights_fit_sram"])
-      c.constraints.weights_fit_sram =
-          scalar<bool>(n["weights_fit_sram"], f, "weights_fit_sram", "true or false");
-  }
+  if (const auto n = root["constraints"]) c.constraints = parse_constraints(n, f);
   if (const auto n = root["search"]) {
     check_keys(n, f, "search",
                {"algorithm", "budget", "batch", "seed", "population", "sample", "start"});
@@ -196,8 +200,10 @@ StudyConfig load_study(const std::string& arg) {
     if (n["images"]) c.short_train_images = scalar<int>(n["images"], f, "images", "an integer");
   }
   if (const auto n = root["curation"]) {
-    check_keys(n, f, "curation",
-               {"variant", "algorithms", "seeds", "budget", "tolerance", "landscape"});
+    check_keys(
+        n, f, "curation",
+        {"variant", "algorithms", "seeds", "budget", "tolerance", "landscape", "constraints"});
+    if (n["constraints"]) c.curation.constraints = parse_constraints(n["constraints"], f);
     c.curation.present = true;
     if (n["variant"])
       c.curation.variant = scalar<std::string>(n["variant"], f, "variant", "a variant");
@@ -319,7 +325,7 @@ void run_study(StudyOptions o) {
   base_r.metrics = baseline.metrics;
   base_r.simulated_ms = base_sim;
   export_model(full.base(), out + "/models", base_r);
-  j["baseline"] = reported_json(base_r, base_lat, base_sim);
+  j["baseline"] = reported_json(base_r, base_r);
 
   nlohmann::json results = nlohmann::json::array(), progress = nlohmann::json::object(),
                  evaluated = nlohmann::json::array(), candidates = nlohmann::json::array();
@@ -329,6 +335,10 @@ void run_study(StudyOptions o) {
     double sim = 0;
   };
   std::optional<Best> overall;
+  // The choices of earlier variants' best results, by decision name: a later variant starts from
+  // the baseline with them applied where it has the same decision (V3 starts where V1 and V2
+  // ended), so a larger space never has to rediscover what a smaller one found.
+  std::map<std::string, std::string> carried;
   std::vector<std::vector<double>> front_pts;
   std::vector<nlohmann::json> front_items;
   for (const auto& variant : c.variants) {
@@ -338,7 +348,17 @@ void run_study(StudyOptions o) {
     const search::SearchSpace space = search::SearchSpace::load(c.space, vo);
     search::SearchConfig cfg = c.search;
     cfg.label = c.name + ":" + vname;
-    if (c.start_from_baseline) cfg.algorithm_options.start = space.baseline();
+    if (c.start_from_baseline) {
+      search::Genotype start = space.baseline();
+      for (size_t d = 0; d < space.decisions().size(); ++d) {
+        const auto& dec = space.decisions()[d];
+        const auto it = carried.find(dec.name);
+        if (it == carried.end()) continue;
+        const auto v = std::find(dec.values.begin(), dec.values.end(), it->second);
+        if (v != dec.values.end()) start[d] = static_cast<int>(v - dec.values.begin());
+      }
+      cfg.algorithm_options.start = start;
+    }
     search::Searcher s(space, *setup.latency, setup.limits, cfg, db, true);
     log(fmt::format("variant {}: {} decisions, 10^{:.1f} candidates, {} x {}", vname,
                     space.decisions().size(), space.log10_size(), cfg.algorithm, cfg.budget));
@@ -367,6 +387,13 @@ void run_study(StudyOptions o) {
       if (static_cast<int>(report.size()) < 1 + c.candidates &&
           std::find(report.begin(), report.end(), i) == report.end())
         report.push_back(i);
+    if (r.best) {
+      const auto& g = r.steps[static_cast<size_t>(*r.best)].genotype;
+      for (size_t d = 0; d < space.decisions().size(); ++d) {
+        const auto& dec = space.decisions()[d];
+        if (g[d] != dec.baseline) carried[dec.name] = dec.values[static_cast<size_t>(g[d])];
+      }
+    }
     for (size_t k = 0; k < report.size(); ++k) {
       const search::Step& st = r.steps[static_cast<size_t>(report[k])];
       const spec::ModelSpec m = space.realize(st.genotype);
@@ -377,7 +404,7 @@ void run_study(StudyOptions o) {
       rep.describe = space.describe(st.genotype);
       rep.simulated_ms = setup.simulator->latency_ms(spec::build_graph(m));
       export_model(m, out + "/models", rep);
-      nlohmann::json rj = reported_json(rep, base_lat, base_sim);
+      nlohmann::json rj = reported_json(rep, base_r);
       rj["evaluations"] = r.steps.size();
       rj["evaluated"] = r.evaluated;
       rj["seconds"] = r.seconds;
@@ -449,6 +476,13 @@ void run_study(StudyOptions o) {
   if (o.compare_curation) {
     if (!c.curation.present)
       throw InputError(c.file + ": --compare-curation needs a `curation:` section");
+    const search::Constraints curation_constraints =
+        c.curation.constraints
+            ? resolve_constraints(*c.curation.constraints, baseline.metrics, c.file + ": curation")
+            : constraints;
+    const bool curation_score =
+        c.search.score.enabled &&
+        (curation_constraints.min_score || c.search.objective == search::Objective::kScore);
     std::map<std::string, std::map<std::string, std::vector<std::vector<search::Step>>>> runs;
     nlohmann::json curves = nlohmann::json::object();
     for (const bool curated : {true, false}) {
@@ -464,6 +498,7 @@ void run_study(StudyOptions o) {
           cfg.seed = static_cast<uint64_t>(seed);
           cfg.budget = c.curation.budget;
           cfg.algorithm_options.start.clear();  // from random starts: the space is what differs
+          cfg.constraints = curation_constraints;
           cfg.label = fmt::format("{}:curation:{}:{}:{}", c.name, kind, alg, seed);
           search::Searcher s(space, *setup.latency, setup.limits, cfg, db, true);
           const search::SearchOutcome r =
@@ -477,43 +512,63 @@ void run_study(StudyOptions o) {
         }
       }
     }
-    // The target: the best feasible objective any run found.
-    double target = std::numeric_limits<double>::infinity();
-    for (const auto& [kind, by_alg] : runs)
+    // Targets: each space's best feasible objective over all its runs (how fast a search
+    // converges on that space's terrain), and the best of both (what a user could have had).
+    std::map<std::string, double> target;
+    double overall = std::numeric_limits<double>::infinity();
+    for (const auto& [kind, by_alg] : runs) {
+      target[kind] = std::numeric_limits<double>::infinity();
       for (const auto& [alg, rs] : by_alg)
         for (const auto& steps : rs)
-          if (const auto b = search::best_step(steps, c.search.objective, need_score))
-            target = std::min(target, steps[static_cast<size_t>(*b)].objective(c.search.objective));
+          if (const auto b = search::best_step(steps, c.search.objective, curation_score))
+            target[kind] = std::min(target[kind],
+                                    steps[static_cast<size_t>(*b)].objective(c.search.objective));
+      overall = std::min(overall, target[kind]);
+    }
     nlohmann::json per = nlohmann::json::array();
-    std::map<std::string, std::vector<double>> evals;
+    std::map<std::string, std::vector<double>> evals, evals_overall;
+    // A run that never comes within the tolerance counts as needing more than its budget.
+    auto reach = [&](const std::vector<search::Step>& steps, double t, int& unreached) {
+      const auto n = search::evaluations_to_reach(steps, c.search.objective, t,
+                                                  c.curation.tolerance, curation_score);
+      if (!n) ++unreached;
+      return n ? static_cast<double>(*n) : static_cast<double>(c.curation.budget + 1);
+    };
     for (const auto& [kind, by_alg] : runs) {
       for (const auto& [alg, rs] : by_alg) {
         nlohmann::json cs = nlohmann::json::array();
-        std::vector<double> ev;
-        int unreached = 0;
+        std::vector<double> ev, ev_all;
+        int unreached = 0, unreached_all = 0;
         for (const auto& steps : rs) {
-          cs.push_back(curve(steps, c.search.objective, need_score));
-          const auto n = search::evaluations_to_reach(steps, c.search.objective, target,
-                                                      c.curation.tolerance, need_score);
-          // A run that never comes within the tolerance counts as needing more than its budget.
-          ev.push_back(n ? *n : c.curation.budget + 1);
-          if (!n) ++unreached;
+          cs.push_back(curve(steps, c.search.objective, curation_score));
+          ev.push_back(reach(steps, target[kind], unreached));
+          ev_all.push_back(reach(steps, overall, unreached_all));
           evals[kind].push_back(ev.back());
+          evals_overall[kind].push_back(ev_all.back());
         }
         curves[kind][alg] = cs;
         per.push_back({{"space", kind},
                        {"algorithm", alg},
+                       {"target_latency_ms", target[kind]},
                        {"median_evals", median(ev)},
                        {"evals", ev},
-                       {"unreached", unreached}});
+                       {"unreached", unreached},
+                       {"median_evals_overall", median(ev_all)},
+                       {"unreached_overall", unreached_all}});
       }
     }
     const double ce = median(evals["curated"]), ue = median(evals["uncurated"]);
-    nlohmann::json cur = {{"curated_evals", ce},
+    nlohmann::json cur = {{"constraints", curation_constraints.to_json()},
+                          {"curated_evals", ce},
                           {"uncurated_evals", ue},
                           {"ratio", ce > 0 ? ue / ce : 0.0},
                           {"tolerance", c.curation.tolerance},
-                          {"target_latency_ms", target},
+                          {"curated_best_latency_ms", target["curated"]},
+                          {"uncurated_best_latency_ms", target["uncurated"]},
+                          {"best_gap_pct", 100 * (target["curated"] / target["uncurated"] - 1)},
+                          {"target_latency_ms", overall},
+                          {"curated_evals_overall", median(evals_overall["curated"])},
+                          {"uncurated_evals_overall", median(evals_overall["uncurated"])},
                           {"seeds", c.curation.seeds},
                           {"budget", c.curation.budget},
                           {"algorithms", c.curation.algorithms},
@@ -575,17 +630,19 @@ void run_study(StudyOptions o) {
     return v.is_null() ? std::string("-") : fmt::format(fmt::runtime(f), v.get<double>());
   };
   md +=
-      "| variant | latency ms (search) | simulated ms | reduction | seed reported | score | "
-      "params | peak activation | MMACs | evaluations "
-      "|\n|---|---|---|---|---|---|---|---|---|---|\n";
+      "| variant | latency ms (search) | simulated ms | latency reduction | seed reported | "
+      "score | params | params reduction | peak activation | peak reduction | MMACs | "
+      "evaluations |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   auto md_row = [&](const nlohmann::json& r) {
     md += fmt::format(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1f} | {} |\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1f} | {} |\n",
         r["variant"].get<std::string>(), fmt_opt(r["latency_ms"], "{:.4f}"),
         fmt_opt(r["simulated_latency_ms"], "{:.4f}"), fmt_opt(r["reduction_pct"], "{:.1f}%"),
         r.contains("seed_reported_pct") ? fmt_opt(r["seed_reported_pct"], "{:.0f}%") : "-",
         fmt_opt(r["score"], "{:.3f}"), grouped(r["params"].get<int64_t>()),
+        fmt_opt(r["param_reduction_pct"], "{:.1f}%"),
         bytes_str(r["peak_activation_bytes"].get<int64_t>()),
+        fmt_opt(r["peak_activation_reduction_pct"], "{:.1f}%"),
         static_cast<double>(r["macs"].get<int64_t>()) / 1e6,
         r.contains("evaluations") ? std::to_string(r["evaluations"].get<int>()) : "-");
   };
@@ -615,17 +672,26 @@ void run_study(StudyOptions o) {
   if (j.contains("curation")) {
     const auto& cu = j["curation"];
     md += fmt::format(
-        "\nCuration: evaluations to come within {:.0f}% of the best latency found ({:.4f} ms), "
-        "median over {} seeds x {{{}}}: curated {:.0f}, uncurated {:.0f}, ratio {:.2f}x.\n\n"
-        "| space | algorithm | median evaluations | runs that never reached it "
-        "|\n|---|---|---|---|\n",
-        100 * c.curation.tolerance, cu["target_latency_ms"].get<double>(), c.curation.seeds,
-        fmt::join(c.curation.algorithms, ", "), cu["curated_evals"].get<double>(),
-        cu["uncurated_evals"].get<double>(), cu["ratio"].get<double>());
+        "\nCuration (constraints `{}`, {} seeds x {{{}}}, {} candidates per run): evaluations "
+        "until the best so far is within {:.0f}% of the best latency that space's runs found "
+        "(median; a run that never gets there counts {}): curated {:.0f}, uncurated {:.0f}, "
+        "ratio {:.2f}x. Best found: curated {:.4f} ms, uncurated {:.4f} ms ({:+.2f}%). Against "
+        "the better of the two ({:.4f} ms): curated {:.0f}, uncurated {:.0f}.\n\n"
+        "| space | algorithm | its best (ms) | median evaluations | runs that never reached it | "
+        "median vs both spaces' best | never reached |\n|---|---|---|---|---|---|---|\n",
+        cu["constraints"].dump(), c.curation.seeds, fmt::join(c.curation.algorithms, ", "),
+        c.curation.budget, 100 * c.curation.tolerance, c.curation.budget + 1,
+        cu["curated_evals"].get<double>(), cu["uncurated_evals"].get<double>(),
+        cu["ratio"].get<double>(), cu["curated_best_latency_ms"].get<double>(),
+        cu["uncurated_best_latency_ms"].get<double>(), cu["best_gap_pct"].get<double>(),
+        cu["target_latency_ms"].get<double>(), cu["curated_evals_overall"].get<double>(),
+        cu["uncurated_evals_overall"].get<double>());
     for (const auto& p : cu["per_algorithm"])
-      md += fmt::format("| {} | {} | {:.0f} | {} |\n", p["space"].get<std::string>(),
-                        p["algorithm"].get<std::string>(), p["median_evals"].get<double>(),
-                        p["unreached"].get<int>());
+      md += fmt::format("| {} | {} | {:.4f} | {:.0f} | {} | {:.0f} | {} |\n",
+                        p["space"].get<std::string>(), p["algorithm"].get<std::string>(),
+                        p["target_latency_ms"].get<double>(), p["median_evals"].get<double>(),
+                        p["unreached"].get<int>(), p["median_evals_overall"].get<double>(),
+                        p["unreached_overall"].get<int>());
   }
   md += "\nBest per variant (changes from the baseline):\n\n";
   for (const auto& r : results)

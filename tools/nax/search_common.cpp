@@ -116,6 +116,7 @@ search::Constraints resolve_constraints(const ConstraintSpec& c, const search::M
   r.max_peak_activation_bytes =
       byte_budget(c.max_peak_activation_bytes, baseline.peak_activation_bytes,
                   what + ": max_peak_activation_bytes");
+  r.min_macs = byte_budget(c.min_macs, baseline.macs, what + ": min_macs");
   r.weights_fit_sram = c.weights_fit_sram;
   return r;
 }
@@ -153,21 +154,30 @@ std::string bytes_str(int64_t b) {
   return fmt::format("{} B", b);
 }
 
-nlohmann::json reported_json(const Reported& r, double baseline_latency_ms,
-                             std::optional<double> baseline_simulated_ms) {
+nlohmann::json reported_json(const Reported& r, const Reported& baseline) {
   const search::Metrics& m = r.metrics;
-  nlohmann::json j = {{"variant", r.variant},
-                      {"model", r.model_name},
-                      {"params", m.params},
-                      {"param_bytes", m.param_bytes},
-                      {"peak_activation_bytes", m.peak_activation_bytes},
-                      {"macs", m.macs},
-                      {"feasible", m.feasible},
-                      {"model_path", r.model_path},
-                      {"onnx_path", r.onnx_path},
-                      {"changes", r.describe}};
+  const double baseline_latency_ms = baseline.metrics.latency_ms.value_or(0);
+  const std::optional<double> baseline_simulated_ms = baseline.simulated_ms;
+  auto reduction = [](int64_t v, int64_t base) {
+    return base > 0 ? 100 * (1 - static_cast<double>(v) / static_cast<double>(base)) : 0.0;
+  };
+  nlohmann::json j = {
+      {"variant", r.variant},
+      {"model", r.model_name},
+      {"params", m.params},
+      {"param_bytes", m.param_bytes},
+      {"peak_activation_bytes", m.peak_activation_bytes},
+      {"macs", m.macs},
+      {"feasible", m.feasible},
+      {"model_path", r.model_path},
+      {"onnx_path", r.onnx_path},
+      {"changes", r.describe},
+      {"param_reduction_pct", reduction(m.param_bytes, baseline.metrics.param_bytes)},
+      {"peak_activation_reduction_pct",
+       reduction(m.peak_activation_bytes, baseline.metrics.peak_activation_bytes)}};
   j["latency_ms"] = m.latency_ms ? nlohmann::json(*m.latency_ms) : nlohmann::json();
   j["score"] = m.score ? nlohmann::json(*m.score) : nlohmann::json();
+  if (m.score_sd) j["score_sd"] = *m.score_sd;
   j["simulated_latency_ms"] = r.simulated_ms ? nlohmann::json(*r.simulated_ms) : nlohmann::json();
   // The reduction is measured on the simulated latencies when both exist (the rule:
   // every reported number re-simulated), else on the search's own latency.

@@ -42,6 +42,7 @@ struct ConstraintSpec {
   std::string min_score = "baseline";
   std::string max_param_bytes = "none";
   std::string max_peak_activation_bytes = "none";
+  std::string min_macs = "none";  // "none", "100%" (of the baseline's) or a number
   bool weights_fit_sram = false;
 };
 // Throws InputError naming `what` (the option or file key) for a malformed text.
@@ -53,9 +54,6 @@ search::Constraints resolve_constraints(const ConstraintSpec& c, const search::M
 search::SearchOutcome run_search(search::Searcher& s, const std::string& prefix,
                                  search::Objective objective, bool quiet);
 
-// A reported candidate as JSON: variant, latency_ms, reduction_pct (vs baseline_latency),
-// score, params, param_bytes, peak_activation_bytes, macs, simulated_latency_ms,
-// estimate_error_pct, model_path, onnx_path.
 struct Reported {
   std::string variant;
   std::string model_name;
@@ -64,8 +62,12 @@ struct Reported {
   std::string model_path, onnx_path;
   std::string describe;  // the decisions that differ from the baseline
 };
-nlohmann::json reported_json(const Reported& r, double baseline_latency_ms,
-                             std::optional<double> baseline_simulated_ms);
+// A reported candidate as JSON: variant, model, latency_ms, simulated_latency_ms, reduction_pct
+// (simulated latency vs the baseline's when both are simulated, else the search's latency),
+// estimated_reduction_pct, estimate_error_pct, score, params, param_bytes,
+// peak_activation_bytes, macs, param_reduction_pct, peak_activation_reduction_pct, changes,
+// model_path, onnx_path.
+nlohmann::json reported_json(const Reported& r, const Reported& baseline);
 
 // Writes <dir>/<name>.yaml and <dir>/<name>.onnx (shape-only weights) of a model.
 void export_model(const spec::ModelSpec& m, const std::string& dir, Reported& r);

@@ -14,6 +14,7 @@
 
 #include "models/common/error.hpp"
 #include "models/ir/analysis.hpp"
+#include "models/model_source.hpp"
 #include "nas/search/driver.hpp"
 
 using namespace nax;
@@ -235,4 +236,61 @@ TEST_CASE("search: objectives and a store that is not a search store", "[search]
   RooflineOracle oracle;
   REQUIRE_THROWS_AS(Searcher(sp, oracle, limits(), config("random", 8), db.path, false),
                     InputError);
+}
+
+TEST_CASE("search: from an infeasible start, penalties lead evolution into the budget",
+          "[search]") {
+  // The baseline exceeds the budget; every one-decision mutation of it too at first. Told +inf,
+  // evolution would wander among equal candidates; told how far each misses, it walks in.
+  SpaceOptions so;
+  so.parallelism = 32;
+  const SearchSpace sp =
+      SearchSpace::load(std::string(NAX_SOURCE_DIR) + "/configs/spaces/camera-classifier.yaml", so);
+  RooflineOracle o;
+  SearchConfig c = config("evolution", 160);
+  Searcher base(sp, o, limits(), c, "", false);
+  const Step b = base.evaluate_baseline();
+  c.constraints.max_param_bytes = b.metrics.param_bytes * 6 / 10;
+  c.constraints.max_peak_activation_bytes = b.metrics.peak_activation_bytes * 6 / 10;
+  c.algorithm_options.start = sp.baseline();
+  Searcher s(sp, o, limits(), c, "", false);
+  const SearchOutcome r = s.run();
+  REQUIRE_FALSE(r.steps.front().metrics.feasible);  // the start is the baseline
+  REQUIRE(r.best);
+  const auto& best = r.steps[static_cast<size_t>(*r.best)].metrics;
+  REQUIRE(best.param_bytes <= *c.constraints.max_param_bytes);
+  REQUIRE(best.peak_activation_bytes <= *c.constraints.max_peak_activation_bytes);
+}
+
+TEST_CASE("search: accuracy sources: a benchmark oracle and the user's command", "[search]") {
+  ScoreOptions o;
+  parse_accuracy_source("oracle", o);
+  REQUIRE(o.source == AccuracySource::kOracle);
+  // A benchmark network gets its published accuracy; anything else none, with the reason.
+  const Model macro = load_model("nas-bench-macro:arch=01220210");
+  std::string why;
+  const auto acc = candidate_score(*macro.spec, o, &why);
+  REQUIRE(acc);
+  REQUIRE(*acc > 80);
+  REQUIRE(*acc < 100);
+  spec::ModelSpec changed = *macro.spec;
+  spec::apply_override(changed, "s1.kernel", "3");
+  REQUIRE_FALSE(candidate_score(changed, o, &why));
+  REQUIRE_THAT(why, Catch::Contains("benchmark"));
+  REQUIRE(o.key() == "oracle");
+
+  ScoreOptions c;
+  const std::string script = std::string(NAX_FIXTURES) + "/accuracy_cmd/eval.sh";
+  parse_accuracy_source("command:sh " + script + " percent {onnx} {yaml} {name}", c);
+  REQUIRE(c.source == AccuracySource::kCommand);
+  c.work_dir = (fs::temp_directory_path() / ("nax_acc_" + std::to_string(::getpid()))).string();
+  const auto ext = candidate_score(*macro.spec, c, &why);
+  REQUIRE(ext);
+  REQUIRE(*ext == Approx(72.5));
+  REQUIRE(c.key() != o.key());
+  fs::remove_all(c.work_dir);
+
+  ScoreOptions bad;
+  REQUIRE_THROWS_AS(parse_accuracy_source("flops", bad), InputError);
+  REQUIRE_THROWS_AS(parse_accuracy_source("command:", bad), InputError);
 }
