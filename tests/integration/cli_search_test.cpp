@@ -1,14 +1,19 @@
 // `nax search` and `nax study` end to end on the camera classifier (32x32, so the trainability
 // score runs in a fraction of a second): the score constraint and memory budgets, -j 2 gives -j 1's
 // results, a stored run refuses to run again without --resume and resumes from its log with
-// nothing evaluated again, exported models load, bad input is refused with its location, and a
-// study writes the JSON keys of the CLI contract and its report.
+// nothing evaluated again, Ctrl-C keeps the finished batches, exported models load, bad input is
+// refused with its location, and a study writes the JSON keys of the CLI contract and its report.
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/integration/run_nax.hpp"
 
@@ -155,4 +160,58 @@ TEST_CASE("nax study: a study writes the contract's JSON keys and its report", "
   REQUIRE_THAT(unknown.err, Catch::Contains("person-detector"));
   fs::remove(study);
   fs::remove_all(out);
+}
+
+TEST_CASE("nax search: Ctrl-C keeps the finished batches, says how to resume and exits 130",
+          "[integration]") {
+  const std::string db = tmp("int.db");
+  for (const char* suf : {"", "-wal", "-shm"}) fs::remove(db + suf);
+  auto steps_in = [&] {
+    sqlite3* h = nullptr;
+    int64_t n = 0;
+    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* s = nullptr;
+      if (sqlite3_prepare_v2(h, "SELECT count(*) FROM steps", -1, &s, nullptr) == SQLITE_OK &&
+          sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+      sqlite3_finalize(s);
+    }
+    sqlite3_close_v2(h);
+    return n;
+  };
+  const std::vector<std::string> args = {
+      "search",     "--space",     kSpace,   "--variant", "v4",      "--latency", "simulate",
+      "--no-score", "--algorithm", "random", "--budget",  "1000000", "--db",      db};
+  const pid_t pid = nax::test::spawn(args, "search_int");
+  bool running = true;
+  for (int i = 0; i < 3000 && steps_in() < 40; ++i) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      running = false;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGINT);
+  const int code = nax::test::wait_exit(pid);
+  REQUIRE(running);
+  CHECK(code == 130);
+  const std::string err = slurp("nax_it_search_int.err");
+  CHECK_THAT(err, Catch::Contains("interrupted") && Catch::Contains("--resume"));
+  const int64_t kept = steps_in();
+  REQUIRE(kept >= 40);
+  REQUIRE(kept % 8 == 0);  // whole batches
+  // Resume to a budget a little past what was kept: the log answers, 8 more are evaluated.
+  const auto r = run_nax("search --space " + kSpace +
+                             " --variant v4 --latency simulate --no-score --algorithm random "
+                             "--budget " +
+                             std::to_string(kept + 8) + " --db " + db + " --resume -q --json -",
+                         "search_int_resume");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = parse(r.out);
+  CHECK(j["resumed"] == kept);
+  CHECK(j["evaluated_now"] == 8);
+  for (const char* suf : {"", "-wal", "-shm"}) fs::remove(db + suf);
+  for (const char* f : {"nax_it_search_int.out", "nax_it_search_int.err"}) std::remove(f);
 }

@@ -20,6 +20,9 @@
 #include "models/estimate/unit_json.hpp"
 #include "tests/integration/run_nax.hpp"
 
+using nax::test::spawn;
+using nax::test::wait_exit;
+
 using nax::test::run_nax;
 using nax::test::slurp;
 using namespace nax;
@@ -69,24 +72,6 @@ int64_t units_in(const std::string& path) {
   }
 }
 
-// Starts `nax args...` (stdout, stderr to files) and returns its pid.
-pid_t spawn(const std::vector<std::string>& args, const std::string& tag) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(NAX_BINARY));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (!freopen(("nax_it_" + tag + ".out").c_str(), "w", stdout) ||
-        !freopen(("nax_it_" + tag + ".err").c_str(), "w", stderr)) {
-      _exit(127);
-    }
-    execv(NAX_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 // Waits until the store holds at least `rows` unit rows (or the process ended); true when the
 // process is still running.
 bool wait_rows(pid_t pid, const std::string& db, int64_t rows) {
@@ -97,12 +82,6 @@ bool wait_rows(pid_t pid, const std::string& db, int64_t rows) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // RFC 4180 fields of a CSV text.

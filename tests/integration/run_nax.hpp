@@ -2,11 +2,13 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace nax::test {
 
@@ -36,6 +38,31 @@ inline RunResult run_nax(const std::string& args, const std::string& tag = "run"
   std::remove(out.c_str());
   std::remove(err.c_str());
   return r;
+}
+
+// Starts `nax args...` (stdout, stderr to files) and returns its pid.
+inline pid_t spawn(const std::vector<std::string>& args, const std::string& tag) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(NAX_BINARY));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    if (!freopen(("nax_it_" + tag + ".out").c_str(), "w", stdout) ||
+        !freopen(("nax_it_" + tag + ".err").c_str(), "w", stderr)) {
+      _exit(127);
+    }
+    execv(NAX_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for a spawned process; its exit code (128 + signal when killed).
+inline int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace nax::test
