@@ -160,8 +160,8 @@ int proxy_resolution(int64_t resolution, const ScoreOptions& o) {
 std::string ScoreOptions::key() const {
   switch (source) {
     case AccuracySource::kScore:
-      return fmt::format("{} scale={} min={} seed={}", accuracy::score_name(), resolution_scale,
-                         min_resolution, seed);
+      return fmt::format("{} scale={} min={} seed={}{}", accuracy::score_name(), resolution_scale,
+                         min_resolution, seed, batch > 0 ? fmt::format(" batch={}", batch) : "");
     case AccuracySource::kOracle:
       return "oracle";
     case AccuracySource::kTrain:
@@ -246,6 +246,7 @@ std::optional<double> candidate_score(const spec::ModelSpec& m, const ScoreOptio
   po.proxies = accuracy::score_proxies();
   po.seed = o.seed;
   po.cifar_dir = o.cifar_dir;
+  po.batch = o.batch;
   try {
     const ir::Graph g = spec::build_graph(small);
     const torchnet::ProxyResult r = torchnet::compute_proxies(g, po);

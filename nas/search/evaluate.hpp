@@ -86,9 +86,10 @@ struct ScoreOptions {
   double resolution_scale = 0.2;
   int min_resolution = 32;
   uint64_t seed = 0;
-  std::string cifar_dir;                  // "" = the default (nas/accuracy/cifar.hpp)
-  int train_epochs = 2;                   // train
-  std::string command;                    // command: the template ({onnx}, {yaml}, {dir}, {name})
+  std::string cifar_dir;  // "" = the default (nas/accuracy/cifar.hpp)
+  int batch = 0;          // score: images per proxy batch (0: each proxy's paper batch)
+  int train_epochs = 2;   // train
+  std::string command;    // command: the template ({onnx}, {yaml}, {dir}, {name})
   std::string work_dir = "nax_accuracy";  // command: where candidates' files go
   std::string data_dir;                   // oracle: benchmark tables ("" = default)
 

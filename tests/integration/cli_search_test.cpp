@@ -43,7 +43,9 @@ TEST_CASE("nax search: scored search, -j 2 equals -j 1, resume from the log", "[
   fs::remove_all(out);
   const std::string common = "search --space " + kSpace +
                              " --variant v2 --latency simulate --budget 16 --algorithm evolution "
-                             "--population 8 --min-score baseline-sd --max-param-bytes 150% -q";
+                             "--population 8 --min-score baseline-sd --max-param-bytes 150% -q "
+                             "--proxy-batch 32 --cifar " +
+                             std::string(NAX_FIXTURES) + "/cifar10";
   const auto one = run_nax(common + " -j 1 --json -", "s1");
   INFO(one.err);
   REQUIRE(one.code == 0);
@@ -132,7 +134,10 @@ TEST_CASE("nax study: a study writes the contract's JSON keys and its report", "
          "max_param_bytes: 120%}\nsearch: {algorithm: evolution, budget: 16, batch: 8, seed: 1, "
          "population: 8}\nvariants: [v2]\nseed_reported: {v2: 35}\n";
   }
-  const auto r = run_nax("study " + study + " --out " + out + " --no-plots -q --json -", "study");
+  const auto r = run_nax("study " + study + " --out " + out +
+                             " --no-plots -q --json - --proxy-batch 32 --cifar " +
+                             std::string(NAX_FIXTURES) + "/cifar10",
+                         "study");
   INFO(r.err);
   REQUIRE(r.code == 0);
   const auto j = parse(r.out);
@@ -143,6 +148,7 @@ TEST_CASE("nax study: a study writes the contract's JSON keys and its report", "
       REQUIRE(row->contains(k));
   }
   REQUIRE(j["results"][0]["variant"] == "v2");
+  REQUIRE(j["baseline"]["score"].is_number());  // scored with the tree's CIFAR-10 images
   REQUIRE(j["results"][0]["simulated_latency_ms"].get<double>() <=
           j["baseline"]["simulated_latency_ms"].get<double>());
   REQUIRE(fs::exists(out + "/report.md"));

@@ -35,6 +35,8 @@ struct AdviseCliOptions {
   std::vector<std::string> rules;
   bool no_score = false;
   uint64_t seed = 0;
+  std::string cifar;
+  int proxy_batch = 0;
   int jobs = 0;
   std::string json;
   bool quiet = false;
@@ -103,6 +105,8 @@ void run_advise(const AdviseCliOptions& o) {
   search::ScoreOptions score;
   score.enabled = !o.no_score;
   score.seed = o.seed;
+  score.cifar_dir = o.cifar;
+  score.batch = o.proxy_batch;
   search::Advisor advisor(model, limits, latency, sim.get(), score);
   ProgressLine progress("advise", "auto", o.quiet || !score.enabled);
   const auto t0 = std::chrono::steady_clock::now();
@@ -255,6 +259,12 @@ void add_advise_commands(CLI::App& app) {
       ->delimiter(',');
   ad->add_flag("--no-score", o->no_score, "skip the trainability score (libtorch)");
   ad->add_option("--seed", o->seed, "seed of the score")->capture_default_str();
+  ad->add_option("--cifar", o->cifar,
+                 "directory with the CIFAR-10 batches for the score (default: $NAX_CIFAR_DIR, "
+                 "else the shared copy)");
+  ad->add_option("--proxy-batch", o->proxy_batch,
+                 "images per batch of the score's proxies (0: each proxy's paper batch)")
+      ->check(CLI::Range(0, 4096));
   ad->add_option("--jobs,-j", o->jobs, "workers when fitting an estimator (default: all cores)");
   ad->add_option("--json", o->json, "write the result as JSON to PATH ('-' for stdout)");
   ad->add_flag("--quiet,-q", o->quiet, "no table on the terminal, no progress");

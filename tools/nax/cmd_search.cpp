@@ -260,6 +260,13 @@ void add_search_commands(CLI::App& app) {
                 "of benchmark networks), train (short CIFAR-10 training) or command:'CMD {onnx}' "
                 "(your evaluator, nas/accuracy/README.md)")
       ->capture_default_str();
+  s->add_option("--cifar", o->config.score.cifar_dir,
+                "directory with the CIFAR-10 batches for the score and training (default: "
+                "$NAX_CIFAR_DIR, else the shared copy)");
+  s->add_option("--proxy-batch", o->config.score.batch,
+                "images per batch of the score's proxies (0: each proxy's paper batch)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
   s->add_option("--train-epochs", o->config.score.train_epochs, "epochs of --accuracy train")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));

@@ -102,11 +102,17 @@ std::string resolve_study_path(const std::string& arg) {
   if (arg.size() > 5 &&
       (arg.substr(arg.size() - 5) == ".yaml" || arg.substr(arg.size() - 4) == ".yml"))
     return arg;
-  const fs::path p = source_dir() / "configs" / "studies" / (arg + ".yaml");
+  const fs::path dir = source_dir() / "configs" / "studies";
+  const fs::path p = dir / (arg + ".yaml");
+  if (!fs::is_directory(dir))
+    throw InputError(
+        fmt::format("unknown study '{}': no studies directory at {} (this binary "
+                    "was built from another tree; pass a study .yaml file)",
+                    arg, dir.string()));
   if (!fs::exists(p)) {
     std::string names;
     std::vector<std::string> found;
-    for (const auto& e : fs::directory_iterator(source_dir() / "configs" / "studies"))
+    for (const auto& e : fs::directory_iterator(dir))
       if (e.path().extension() == ".yaml") found.push_back(e.path().stem().string());
     std::sort(found.begin(), found.end());
     for (const auto& n : found) names += (names.empty() ? "" : ", ") + n;
@@ -231,6 +237,8 @@ struct StudyOptions {
   int budget = 0;       // override the search budget
   std::string latency;  // override
   std::string estimator;
+  std::string cifar;
+  int proxy_batch = 0;
   int jobs = 1;
   std::string out;
   std::string json;
@@ -273,6 +281,8 @@ void run_study(StudyOptions o) {
   c.oracle.quiet = o.quiet;
   c.search.jobs = o.jobs;
   c.search.score.resolution_scale = c.proxy_scale;
+  c.search.score.cifar_dir = o.cifar;
+  c.search.score.batch = o.proxy_batch;
   c.search.label = c.name;
   const std::string out = o.out.empty() ? "study-" + c.name : o.out;
   fs::create_directories(out);
@@ -455,6 +465,7 @@ void run_study(StudyOptions o) {
   // Short training: the baseline and the best result trained identically.
   if (c.short_train_epochs > 0 && overall) {
     torchnet::TrainOptions to;
+    to.cifar_dir = o.cifar;
     to.epochs = c.short_train_epochs;
     to.train_images = c.short_train_images;
     to.seed = 0;
@@ -728,6 +739,12 @@ void add_study_commands(CLI::App& app) {
   s->add_option("--latency", o->latency, "estimate or simulate (default: the study's)");
   s->add_option("--estimator", o->estimator,
                 "estimator file (default: cached / fitted for the chip)");
+  s->add_option("--cifar", o->cifar,
+                "directory with the CIFAR-10 batches for the score and training (default: "
+                "$NAX_CIFAR_DIR, else the shared copy)");
+  s->add_option("--proxy-batch", o->proxy_batch,
+                "images per batch of the score's proxies (0: each proxy's paper batch)")
+      ->check(CLI::Range(0, 4096));
   s->add_option("-j,--jobs", o->jobs, "worker processes computing scores")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

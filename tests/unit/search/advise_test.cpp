@@ -441,6 +441,8 @@ TEST_CASE("advise with the score: deltas measured, apply keeps the score", "[adv
   const spec::ModelSpec m = tiny();
   SimOracle sim;
   search::ScoreOptions score;
+  score.cifar_dir = std::string(NAX_FIXTURES) + "/cifar10";  // the tree's own 64 images
+  score.batch = 32;
   search::Advisor advisor(m, limits(sim), sim, &sim, score);
   search::AdviseOptions o;
   o.rules = {"depth"};
