@@ -14,6 +14,7 @@ packages=(
   libxgboost-dev  # trains the latency estimator's tree models (nax fit)
   libtorch-dev    # the accuracy side: trainable networks, zero-shot proxies, short training
   python3-matplotlib  # the plots of `nax study` reports (tools/plot_study.py)
+  pybind11-dev python3-dev  # the `nax` Python module (tools/python)
 )
 if [[ "${1:-}" == "--python" ]]; then
   packages+=(python3-torch python3-torchvision python3-onnx)
