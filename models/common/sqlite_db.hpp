@@ -30,6 +30,13 @@ struct Db {
     throw Error(path + ": " + what + ": " + (db ? sqlite3_errmsg(db) : "cannot open"));
   }
 
+  // Opens (creating) a store of `format` at `file` ("" = in memory): WAL on files, busy timeout,
+  // and a file that is not SQLite, or SQLite without {meta: format = `format`}, refused as an
+  // InputError naming `what` ("a nax sweep store"); then `schema` (CREATE IF NOT EXISTS ...,
+  // with a table meta(key, value)) and the format and schema version recorded.
+  void open_store(const std::string& file, const std::string& format, const char* schema,
+                  int schema_version, const std::string& what);
+
   void exec(const char* sql) {
     char* msg = nullptr;
     if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
@@ -109,5 +116,44 @@ class Stmt {
   bool m_cached = false;
   sqlite3_stmt* m_stmt = nullptr;
 };
+
+inline void Db::open_store(const std::string& file, const std::string& format, const char* schema,
+                           int schema_version, const std::string& what) {
+  path = file.empty() ? ":memory:" : file;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string msg = db ? sqlite3_errmsg(db) : "cannot open";
+    throw InputError(path + ": cannot open: " + msg);
+  }
+  sqlite3_busy_timeout(db, 60000);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+    throw InputError(path + ": not an SQLite database (expected " + what + ")");
+  if (!file.empty()) exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  bool has_tables = false;
+  {
+    Stmt s(*this, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    has_tables = s.step() && s.i64(0) > 0;
+  }
+  if (has_tables) {
+    bool ok = false;
+    try {
+      Stmt s(*this, "SELECT value FROM meta WHERE key = 'format'");
+      ok = s.step() && s.text(0) == format;
+    } catch (const Error&) {
+      ok = false;
+    }
+    if (!ok) throw InputError(path + ": an SQLite database, but not " + what);
+  }
+  exec(schema);
+  Stmt f(*this, "INSERT OR IGNORE INTO meta VALUES ('format', ?)");
+  f.bind(1, format).run();
+  Stmt v(*this, "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)");
+  v.bind(1, std::to_string(schema_version)).run();
+}
 
 }  // namespace nax::db

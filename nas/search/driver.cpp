@@ -141,40 +141,7 @@ double Step::objective(Objective o) const {
 class SearchStore : public Db {
  public:
   explicit SearchStore(const std::string& file) {
-    path = file.empty() ? ":memory:" : file;
-    if (sqlite3_open_v2(path.c_str(), &db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-      const std::string msg = db ? sqlite3_errmsg(db) : "cannot open";
-      throw InputError(path + ": cannot open: " + msg);
-    }
-    sqlite3_busy_timeout(db, 60000);
-    char* err = nullptr;
-    const int rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, &err);
-    sqlite3_free(err);
-    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
-      throw InputError(path + ": not an SQLite database (expected a nax search store)");
-    if (!file.empty()) exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=NORMAL");
-    bool has_tables = false;
-    {
-      Stmt s(*this, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
-      has_tables = s.step() && s.i64(0) > 0;
-    }
-    if (has_tables) {
-      Stmt s(*this, "SELECT value FROM meta WHERE key = 'format'");
-      bool ok = false;
-      try {
-        ok = s.step() && s.text(0) == kFormat;
-      } catch (const Error&) {
-        ok = false;
-      }
-      if (!ok) throw InputError(path + ": an SQLite database, but not a nax search store");
-    }
-    exec(kSchema);
-    exec("INSERT OR IGNORE INTO meta VALUES ('format', 'nax-search')");
-    Stmt v(*this, "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)");
-    v.bind(1, std::to_string(kSchemaVersion)).run();
+    open_store(file, kFormat, kSchema, kSchemaVersion, "a nax search store");
   }
 
   std::optional<double> latency(const std::string& arch, const std::string& oracle,

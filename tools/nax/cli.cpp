@@ -144,4 +144,28 @@ double run_self(const std::vector<std::string>& args, bool keep_stderr) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+void parse_shard(const std::string& s, int& index, int& count) {
+  index = 0;
+  count = 1;
+  if (s.empty()) return;
+  const size_t slash = s.find('/');
+  bool ok = slash != std::string::npos && slash > 0 && slash + 1 < s.size();
+  if (ok) {
+    try {
+      size_t p1 = 0, p2 = 0;
+      const long i = std::stol(s.substr(0, slash), &p1);
+      const long n = std::stol(s.substr(slash + 1), &p2);
+      ok = p1 == slash && p2 == s.size() - slash - 1 && n >= 1 && n <= 1000000 && i >= 0 && i < n;
+      index = static_cast<int>(i);
+      count = static_cast<int>(n);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    throw InputError(std::vector<Diagnostic>{
+        Diagnostic{{}, "--shard", s, "expected i/n with 0 <= i < n, e.g. 0/4"}});
+  }
+}
+
 }  // namespace nax::cli

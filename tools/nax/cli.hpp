@@ -27,6 +27,7 @@ void add_proxy_validate_command(CLI::App& proxy);  // cmd_proxy_validate.cpp
 void add_advise_commands(CLI::App& app);           // cmd_advise.cpp
 void add_search_commands(CLI::App& app);           // cmd_search.cpp
 void add_study_commands(CLI::App& app);            // cmd_study.cpp
+void add_sweep_commands(CLI::App& app);            // cmd_sweep.cpp
 
 // The version recorded in every result.
 const char* version();
@@ -67,5 +68,8 @@ void set_exit_code(int code);
 // processes, and jobs a command delegates to another subcommand).
 double run_self(const std::vector<std::string>& args, bool keep_stderr = false);
 int exit_code();
+
+// `--shard i/n` (0 <= i < n): index and count; "" is 0/1. InputError for anything else.
+void parse_shard(const std::string& s, int& index, int& count);
 
 }  // namespace nax::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   nax::cli::add_advise_commands(app);
   nax::cli::add_search_commands(app);
   nax::cli::add_study_commands(app);
+  nax::cli::add_sweep_commands(app);
   try {
     app.parse(argc, argv);
     return nax::cli::exit_code();

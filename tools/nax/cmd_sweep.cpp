@@ -1,0 +1,462 @@
+// `nax sweep`: chip co-design sweeps. A sweep description (configs/sweeps/*.yaml, format in
+// configs/sweeps/README.md) names a base chip, axes over chip keys, filters and models; every
+// point is resolved and validated first (infeasible chips are recorded with the reason, not run),
+// then each (point, model) pair is simulated once into an SQLite store keyed by chip and model
+// hash. Outputs: points.csv, pareto.csv, sweep.json and the resolved base chip (base_chip.yaml) in
+// --out, a summary on the terminal.
+//
+//   nax sweep --config FILE [-j N] [--shard i/n] [--db PATH] [--resume] [--out DIR] [--json PATH]
+//   nax sweep merge --db OUT STORE...      union of stores (shards run on other machines)
+//
+// Shards that share one --db (or whose stores were merged) are combined by re-running the whole
+// sweep on that store with --resume: it simulates nothing and writes the complete outputs.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "hw/chip/chip.hpp"
+#include "hw/sweep/analysis.hpp"
+#include "hw/sweep/run.hpp"
+#include "hw/sweep/sweep_config.hpp"
+#include "models/common/error.hpp"
+#include "tools/nax/cli.hpp"
+#include "tools/nax/progress.hpp"
+
+namespace nax::cli {
+namespace {
+
+namespace sw = hw::sweep;
+
+struct SweepOptions {
+  std::string config;
+  int jobs = 1;
+  std::string shard;
+  std::string db;
+  bool resume = false;
+  std::string out;
+  std::string json;
+  std::string progress = "auto";
+  bool quiet = false;
+};
+
+std::string resume_command(const SweepOptions& o) {
+  std::string s = "nax sweep --config " + o.config + " --db " + o.db;
+  if (o.jobs != 1) s += fmt::format(" -j {}", o.jobs);
+  if (!o.shard.empty()) s += " --shard " + o.shard;
+  if (!o.out.empty()) s += " --out " + o.out;
+  return s + " --resume";
+}
+
+std::string num(double v) {
+  return fmt::format("{}", v);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+nlohmann::json value_json(const ParamValue& v) {
+  nlohmann::json j;
+  std::visit([&](const auto& x) { j = x; }, v);
+  return j;
+}
+
+nlohmann::json overrides_json(const sw::SweepConfig& c, const sw::Point& p) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t a = 0; a < c.axes.size(); ++a)
+    j[c.axes[a].key] = value_json(c.axes[a].values[p.value_index[a]]);
+  return j;
+}
+
+// Latency and energy of a point for one model (m < models) or summed over all (m == models).
+struct Totals {
+  bool ok = false;
+  double latency_ms = 0, energy_uj = 0;
+};
+Totals totals(const sw::SweepRun& run, size_t p, size_t m) {
+  Totals t;
+  const size_t n = run.models.size();
+  for (size_t k = 0; k < n; ++k) {
+    if (m < n && k != m) continue;
+    const auto& r = run.results[p][k];
+    if (!r || !r->feasible) return t;
+    t.latency_ms += r->latency_ms;
+    t.energy_uj += r->energy_uj;
+  }
+  t.ok = true;
+  return t;
+}
+
+std::string points_csv(const sw::SweepConfig& c, const sw::SweepRun& run) {
+  std::string out = "point,id";
+  for (const auto& a : c.axes) out += "," + a.key;
+  out +=
+      ",model,feasible,reason,latency_ms,energy_uj,area_mm2,cycles,mac_array_utilization,"
+      "vector_unit_utilization,mac_efficiency,dram_read_bytes,dram_write_bytes\n";
+  for (size_t p : run.share) {
+    const sw::Point& pt = run.expansion.points[p];
+    for (size_t m = 0; m < run.models.size(); ++m) {
+      std::string row = fmt::format("{},{}", p, pt.id);
+      for (size_t a = 0; a < c.axes.size(); ++a)
+        row += "," + csv_field(c.axes[a].text(pt.value_index[a]));
+      row += "," + csv_field(run.models[m].arg);
+      const auto& r = run.results[p][m];
+      if (!pt.feasible) {
+        row += ",false," + csv_field(pt.reason) + ",,,,,,,,,";
+      } else if (!r) {
+        row += ",false,not simulated (interrupted),,,,,,,,,";
+      } else if (!r->feasible) {
+        row += ",false," + csv_field(r->reason) + ",,," + num(pt.area_mm2) + ",,,,,,";
+      } else {
+        row += fmt::format(",true,,{},{},{},{},{},{},{},{},{}", num(r->latency_ms),
+                           num(r->energy_uj), num(pt.area_mm2), r->cycles,
+                           num(r->mac_array_utilization), num(r->vector_unit_utilization),
+                           num(r->mac_efficiency), r->dram_read_bytes, r->dram_write_bytes);
+      }
+      out += row + "\n";
+    }
+  }
+  return out;
+}
+
+std::string pareto_csv(const sw::SweepConfig& c, const sw::SweepRun& run,
+                       const std::vector<sw::Front>& fronts) {
+  std::string out = "front,model,point,id";
+  for (const auto& a : c.axes) out += "," + a.key;
+  out += ",latency_ms,energy_uj,area_mm2\n";
+  for (const auto& f : fronts) {
+    size_t m = run.models.size();
+    for (size_t k = 0; k < run.models.size(); ++k)
+      if (run.models[k].arg == f.model) m = k;
+    for (const auto& e : f.entries) {
+      const sw::Point& pt = run.expansion.points[e.point];
+      const Totals t = totals(run, e.point, m);
+      std::string row = f.kind + "," + csv_field(f.model) + fmt::format(",{},{}", e.point, pt.id);
+      for (size_t a = 0; a < c.axes.size(); ++a)
+        row += "," + csv_field(c.axes[a].text(pt.value_index[a]));
+      row += fmt::format(",{},{},{}", num(t.latency_ms), num(t.energy_uj), num(pt.area_mm2));
+      out += row + "\n";
+    }
+  }
+  return out;
+}
+
+nlohmann::json sweep_json(const SweepOptions& o, const sw::SweepConfig& c, const sw::SweepRun& run,
+                          const std::vector<sw::Front>& fronts,
+                          const std::vector<sw::Sensitivity>& sens, int shard_index,
+                          int shard_count) {
+  const auto& pts = run.expansion.points;
+  nlohmann::json j;
+  j["tool_version"] = version();
+  j["name"] = c.name;
+  j["config"] = o.config;
+  j["sweep_hash"] = c.hash;
+  j["base"] = {
+      {"chip", c.base}, {"name", run.expansion.base.name}, {"hash", run.expansion.base.hash}};
+  j["mode"] = c.mode == sw::Mode::kZip ? "zip" : "cartesian";
+  nlohmann::json axes = nlohmann::json::array();
+  for (const auto& a : c.axes) {
+    nlohmann::json vals = nlohmann::json::array();
+    for (const auto& v : a.values) vals.push_back(value_json(v));
+    axes.push_back({{"key", a.key}, {"values", vals}});
+  }
+  j["axes"] = axes;
+  nlohmann::json filters = nlohmann::json::array();
+  for (const auto& f : c.filters) filters.push_back(f.text);
+  j["filters"] = filters;
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& m : run.models)
+    models.push_back({{"model", m.arg}, {"name", m.name}, {"hash", m.hash}});
+  j["models"] = models;
+  j["shard"] = fmt::format("{}/{}", shard_index, shard_count);
+  j["jobs"] = o.jobs;
+  j["db"] = o.db;
+  int64_t infeasible = 0;
+  for (size_t p : run.share) infeasible += pts[p].feasible ? 0 : 1;
+  j["counts"] = {{"combinations", run.expansion.combinations},
+                 {"filtered_out", run.expansion.filtered_out},
+                 {"points", pts.size()},
+                 {"points_in_shard", run.share.size()},
+                 {"infeasible_points", infeasible},
+                 {"simulated", run.simulated},
+                 {"reused", run.reused}};
+  j["seconds"] = run.seconds;
+  j["interrupted"] = run.interrupted;
+
+  nlohmann::json points = nlohmann::json::array();
+  for (size_t p : run.share) {
+    const sw::Point& pt = pts[p];
+    for (size_t m = 0; m < run.models.size(); ++m) {
+      nlohmann::json e = {{"point", p},
+                          {"id", pt.id},
+                          {"overrides", overrides_json(c, pt)},
+                          {"model", run.models[m].arg}};
+      const auto& r = run.results[p][m];
+      if (!pt.feasible) {
+        e["infeasible"] = pt.reason;
+      } else if (!r) {
+        e["infeasible"] = "not simulated (interrupted)";
+      } else if (!r->feasible) {
+        e["infeasible"] = r->reason;
+        e["area_mm2"] = pt.area_mm2;
+      } else {
+        e["latency_ms"] = r->latency_ms;
+        e["energy_uj"] = r->energy_uj;
+        e["area_mm2"] = pt.area_mm2;
+        e["cycles"] = r->cycles;
+        e["mac_array_utilization"] = r->mac_array_utilization;
+        e["vector_unit_utilization"] = r->vector_unit_utilization;
+        e["mac_efficiency"] = r->mac_efficiency;
+        e["dram_read_bytes"] = r->dram_read_bytes;
+        e["dram_write_bytes"] = r->dram_write_bytes;
+      }
+      points.push_back(e);
+    }
+  }
+  j["points"] = points;
+
+  nlohmann::json pareto = nlohmann::json::array();
+  for (const auto& f : fronts) {
+    size_t m = run.models.size();
+    for (size_t k = 0; k < run.models.size(); ++k)
+      if (run.models[k].arg == f.model) m = k;
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& e : f.entries) {
+      const Totals t = totals(run, e.point, m);
+      entries.push_back({{"point", e.point},
+                         {"id", pts[e.point].id},
+                         {"overrides", overrides_json(c, pts[e.point])},
+                         {"latency_ms", t.latency_ms},
+                         {"energy_uj", t.energy_uj},
+                         {"area_mm2", pts[e.point].area_mm2}});
+    }
+    pareto.push_back({{"front", f.kind}, {"model", f.model}, {"points", entries}});
+  }
+  j["pareto"] = pareto;
+
+  nlohmann::json sj = nlohmann::json::array();
+  for (const auto& s : sens) {
+    nlohmann::json axes_j = nlohmann::json::array();
+    for (const auto& a : s.axes) {
+      axes_j.push_back({{"key", a.key},
+                        {"latency_effect", a.latency_effect},
+                        {"energy_effect", a.energy_effect},
+                        {"values", a.values},
+                        {"mean_latency_ms", a.latency_ms},
+                        {"mean_energy_uj", a.energy_uj}});
+    }
+    sj.push_back({{"model", s.model}, {"axes", axes_j}});
+  }
+  j["sensitivity"] = sj;
+  return j;
+}
+
+std::string pct(double v) {
+  return fmt::format("{:.0f}%", 100.0 * v);
+}
+
+void print_summary(const sw::SweepConfig& c, const sw::SweepRun& run,
+                   const std::vector<sw::Front>& fronts, const std::vector<sw::Sensitivity>& sens) {
+  const auto& pts = run.expansion.points;
+  int64_t infeasible = 0;
+  for (size_t p : run.share) infeasible += pts[p].feasible ? 0 : 1;
+  const int64_t pairs = run.simulated + run.reused;
+  int64_t refused = 0;
+  for (size_t p : run.share)
+    for (const auto& r : run.results[p]) refused += r && !r->feasible ? 1 : 0;
+  std::cout << fmt::format(
+      "sweep '{}': {} points ({} infeasible chip{}, {} filtered out) x {} model{}; {} pairs ({} "
+      "refused by the lowering): {} evaluated now, {} from the store, in {:.1f} s ({:.1f} "
+      "pairs/s)\n",
+      c.name, run.share.size(), infeasible, infeasible == 1 ? "" : "s", run.expansion.filtered_out,
+      run.models.size(), run.models.size() == 1 ? "" : "s", pairs, refused, run.simulated,
+      run.reused, run.seconds,
+      run.seconds > 0 ? static_cast<double>(run.simulated) / run.seconds : 0.0);
+  constexpr int64_t kListed = 10;  // the rest are in points.csv and sweep.json
+  int64_t listed = 0;
+  for (size_t p : run.share) {
+    if (pts[p].feasible || listed++ >= kListed) continue;
+    std::cout << fmt::format("  infeasible point {} ({}): {}\n", p, sw::point_label(pts[p]),
+                             pts[p].reason);
+  }
+  if (infeasible > kListed)
+    std::cout << fmt::format("  ... and {} more infeasible points\n", infeasible - kListed);
+  for (const auto& f : fronts) {
+    if (f.model != "all") continue;
+    std::cout << fmt::format(
+        "\n{} front over all models ({} point{}; latency and energy summed):\n",
+        f.kind == "latency_area" ? "latency-area" : "energy-latency", f.entries.size(),
+        f.entries.size() == 1 ? "" : "s");
+    std::vector<std::string> head = {"point"};
+    for (const auto& a : c.axes) head.push_back(a.key);
+    for (const char* h : {"latency_ms", "energy_uj", "area_mm2"}) head.push_back(h);
+    std::vector<bool> right(head.size(), true);
+    Table t(head, right);
+    for (const auto& e : f.entries) {
+      const Totals tot = totals(run, e.point, run.models.size());
+      std::vector<std::string> row = {std::to_string(e.point)};
+      for (size_t a = 0; a < c.axes.size(); ++a)
+        row.push_back(c.axes[a].text(pts[e.point].value_index[a]));
+      row.push_back(fmt::format("{:.3f}", tot.latency_ms));
+      row.push_back(fmt::format("{:.1f}", tot.energy_uj));
+      row.push_back(fmt::format("{:.2f}", pts[e.point].area_mm2));
+      t.row(row);
+    }
+    std::cout << t.str();
+  }
+  std::cout << "\nper-model fronts (points on latency-area / energy-latency):";
+  for (size_t k = 0; k + 1 < fronts.size(); k += 2) {
+    if (fronts[k].model == "all") continue;
+    std::cout << fmt::format("{} {} {} / {}", k ? "," : "", fronts[k].model,
+                             fronts[k].entries.size(), fronts[k + 1].entries.size());
+  }
+  std::cout << "\n\nsensitivity (change of the mean across an axis's values: latency / energy):\n";
+  for (const auto& s : sens) {
+    std::string line;
+    for (const auto& a : s.axes)
+      line += fmt::format("{}{} {} / {}", line.empty() ? "" : ", ", a.key, pct(a.latency_effect),
+                          pct(a.energy_effect));
+    std::cout << "  " << s.model << ": " << line << "\n";
+  }
+}
+
+void run_sweep_command(SweepOptions o) {
+  if (o.db.empty() && !o.out.empty()) o.db = o.out + "/sweep.db";
+  if (o.resume && o.db.empty())
+    throw InputError("--resume needs --db or --out (the store to resume)");
+  int shard_index = 0, shard_count = 1;
+  parse_shard(o.shard, shard_index, shard_count);
+  const sw::SweepConfig config = sw::load_sweep_config(o.config);
+  if (!o.out.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    if (ec) throw Error(fmt::format("cannot create {}: {}", o.out, ec.message()));
+  }
+  sw::RunOptions ro;
+  ro.jobs = o.jobs;
+  ro.shard_index = shard_index;
+  ro.shard_count = shard_count;
+  ro.db = o.db;
+  ro.resume = o.resume;
+  ro.simulator_id = std::string("simulator:") + version();
+  const bool quiet = o.quiet || o.json == "-";
+  sw::SweepRun run;
+  {
+    StopSignals signals;
+    ProgressLine line("sweep", o.progress, quiet);
+    sw::RunHooks hooks;
+    hooks.progress = [&](const sw::RunProgress& p) {
+      line.update(p.total ? static_cast<double>(p.done) / static_cast<double>(p.total) : 1.0,
+                  eta_text(p.done, p.total, p.session, p.seconds, "pairs"), p.seconds,
+                  p.done >= p.total);
+    };
+    hooks.stop_requested = [] { return StopSignals::stop_requested(); };
+    run = sw::run_sweep(config, ro, hooks);
+    line.finish();
+  }
+  if (run.interrupted) {
+    const int sig = StopSignals::stop_signal() ? StopSignals::stop_signal() : SIGINT;
+    if (o.db.empty()) {
+      std::cerr << fmt::format(
+          "nax: interrupted after {} simulated pairs; nothing kept (no --db or --out)\n",
+          run.simulated);
+    } else {
+      std::cerr << fmt::format(
+          "nax: interrupted: {} pairs of this run committed to {}; continue with:\n  {}\n",
+          run.simulated, o.db, resume_command(o));
+    }
+    set_exit_code(128 + sig);
+    return;
+  }
+  const auto fronts = sw::pareto_fronts(run);
+  const auto sens = sw::sensitivity(config, run);
+  const nlohmann::json j = sweep_json(o, config, run, fronts, sens, shard_index, shard_count);
+  if (!o.out.empty()) {
+    write_text(points_csv(config, run), o.out + "/points.csv");
+    write_text(pareto_csv(config, run, fronts), o.out + "/pareto.csv");
+    write_json(j, o.out + "/sweep.json");
+    write_text(hw::dump_chip(run.expansion.base), o.out + "/base_chip.yaml");
+  }
+  if (!o.json.empty()) write_json(j, o.json);
+  if (!quiet) {
+    print_summary(config, run, fronts, sens);
+    if (!o.out.empty())
+      std::cout << fmt::format(
+          "\nwrote {0}/points.csv, {0}/pareto.csv, {0}/sweep.json, {0}/base_chip.yaml (store "
+          "{1})\n",
+          o.out, o.db);
+  }
+}
+
+struct MergeOptions {
+  std::string db;
+  std::vector<std::string> stores;
+  bool quiet = false;
+};
+
+void run_merge(const MergeOptions& o) {
+  const int64_t added = sw::merge_stores(o.db, o.stores);
+  if (!o.quiet)
+    std::cout << fmt::format("merged {} store(s) into {}: {} new results\n", o.stores.size(), o.db,
+                             added);
+}
+
+}  // namespace
+
+void add_sweep_commands(CLI::App& app) {
+  auto o = std::make_shared<SweepOptions>();
+  CLI::App* s = app.add_subcommand(
+      "sweep",
+      "Chip co-design sweep: simulate chip variants x models; Pareto fronts and sensitivity");
+  s->add_option("--config", o->config, "sweep description (configs/sweeps/*.yaml); required");
+  s->add_option("-j,--jobs", o->jobs, "worker processes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  s->add_option("--shard", o->shard, "do only points with index % n == i (i/n)");
+  s->add_option("--db", o->db,
+                "SQLite result store (default: DIR/sweep.db with --out, else in memory)");
+  s->add_flag("--resume", o->resume, "continue a sweep the store already holds");
+  s->add_option("--out", o->out,
+                "directory for points.csv, pareto.csv, sweep.json, base_chip.yaml");
+  s->add_option("--json", o->json, "write the result as JSON to PATH ('-' for stdout)");
+  s->add_option("--progress", o->progress, "progress display: auto, bar, lines or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+  s->add_flag("--quiet,-q", o->quiet, "no summary or progress on the terminal");
+  s->footer(
+      "Examples:\n"
+      "  nax sweep --config configs/sweeps/example.yaml -j 2 --out sweep-out\n"
+      "  nax sweep --config configs/sweeps/example.yaml --out sweep-out --resume   # after Ctrl-C\n"
+      "  nax sweep --config S.yaml --db s.db --shard 0/2 & nax sweep --config S.yaml --db s.db "
+      "--shard 1/2\n"
+      "  nax sweep --config S.yaml --db s.db --resume --out all   # both shards' outputs, no "
+      "simulation\n"
+      "  nax sweep merge --db all.db shard0.db shard1.db   # shards run with separate stores");
+  auto mg = std::make_shared<MergeOptions>();
+  CLI::App* me = s->add_subcommand(
+      "merge", "Merge sweep stores (shards run elsewhere) into one; then --resume writes it all");
+  me->add_option("--db", mg->db, "output store (created when missing)")->required();
+  me->add_option("stores", mg->stores, "stores to merge in")->required();
+  me->add_flag("--quiet,-q", mg->quiet, "no summary");
+  me->footer(
+      "Example:\n"
+      "  nax sweep merge --db all.db s0.db s1.db\n"
+      "  nax sweep --config S.yaml --db all.db --resume --out all   # nothing simulated");
+  me->callback([mg] { run_merge(*mg); });
+  s->callback([o, me] {
+    if (me->parsed()) return;
+    if (o->config.empty()) throw InputError("--config FILE is required");
+    run_sweep_command(*o);
+  });
+}
+
+}  // namespace nax::cli
