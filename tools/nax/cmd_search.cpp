@@ -56,6 +56,15 @@ void run_search_command(SearchOptions o) {
     if (o.constraints.min_score == "baseline") o.constraints.min_score = "none";
   }
   search::parse_accuracy_source(o.accuracy, o.config.score);
+  // The algorithm's name and options are checked before anything is evaluated (a throw after a
+  // simulation would also trip sanitizer builds, google/sanitizers#189).
+  search::make_algorithm(o.config.algorithm, {2}, {false}, o.config.seed,
+                         o.config.algorithm_options);
+  {
+    search::Metrics any;  // the constraints' syntax, against a stand-in baseline
+    any.score = 0;
+    resolve_constraints(o.constraints, any, "--constraints");
+  }
   if (o.resume && o.db.empty()) throw InputError("--resume needs --db (the store to resume)");
   o.oracle.jobs = o.config.jobs;
   o.oracle.quiet = o.quiet;
