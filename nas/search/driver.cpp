@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "models/common/csv.hpp"
 #include "models/common/error.hpp"
 #include "models/common/hash.hpp"
 #include "models/common/sqlite_db.hpp"
@@ -641,10 +642,8 @@ std::string steps_csv(const SearchSpace& space, const std::vector<Step>& steps,
   s += "\n";
   auto row = [&](const Step& st) {
     const Metrics& m = st.metrics;
-    std::string reason = m.reason;
-    std::replace(reason.begin(), reason.end(), '"', '\'');
-    s += fmt::format("{},{},{},\"{}\",{},{},{},{},{},{}", st.index, st.model_name,
-                     m.feasible ? 1 : 0, reason,
+    s += fmt::format("{},{},{},{},{},{},{},{},{},{}", st.index, csv_field(st.model_name),
+                     m.feasible ? 1 : 0, csv_field(m.reason),
                      m.latency_ms ? fmt::format("{:.6f}", *m.latency_ms) : "", m.param_bytes,
                      m.peak_activation_bytes, m.macs,
                      m.score ? fmt::format("{:.6f}", *m.score) : "", st.cached ? 1 : 0);

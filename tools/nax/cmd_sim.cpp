@@ -20,6 +20,7 @@
 #include "hw/chip/chip.hpp"
 #include "hw/lower/lower.hpp"
 #include "hw/sim/simulator.hpp"
+#include "models/common/csv.hpp"
 #include "models/ir/analysis.hpp"
 #include "models/ir/subgraph.hpp"
 #include "models/model_source.hpp"
@@ -155,16 +156,6 @@ nlohmann::json result_json(const SimRun& s) {
     stats[st.name] = {{"value", st.value}, {"unit", st.unit}, {"description", st.description}};
   j["stats"] = stats;
   return j;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string result_csv(const SimRun& s) {

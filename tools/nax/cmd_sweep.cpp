@@ -21,6 +21,7 @@
 #include "hw/sweep/analysis.hpp"
 #include "hw/sweep/run.hpp"
 #include "hw/sweep/sweep_config.hpp"
+#include "models/common/csv.hpp"
 #include "models/common/error.hpp"
 #include "tools/nax/cli.hpp"
 #include "tools/nax/progress.hpp"
@@ -52,16 +53,6 @@ std::string resume_command(const SweepOptions& o) {
 
 std::string num(double v) {
   return fmt::format("{}", v);
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 nlohmann::json value_json(const ParamValue& v) {

@@ -27,6 +27,7 @@
 #include "hw/chip/chip.hpp"
 #include "hw/lower/lower.hpp"
 #include "hw/traces/generate.hpp"
+#include "models/common/csv.hpp"
 #include "models/common/error.hpp"
 #include "models/estimate/trace_store.hpp"
 #include "models/estimate/unit_json.hpp"
@@ -289,16 +290,6 @@ void run_traces(const TracesOptions& o) {
 }
 
 // ---- export ----
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string num(double v) {
   return fmt::format("{}", v);
