@@ -172,32 +172,12 @@ TEST_CASE("nax search: Ctrl-C keeps the finished batches, says how to resume and
           "[integration]") {
   const std::string db = tmp("int.db");
   for (const char* suf : {"", "-wal", "-shm"}) fs::remove(db + suf);
-  auto steps_in = [&] {
-    sqlite3* h = nullptr;
-    int64_t n = 0;
-    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v2(h, "SELECT count(*) FROM steps", -1, &s, nullptr) == SQLITE_OK &&
-          sqlite3_step(s) == SQLITE_ROW)
-        n = sqlite3_column_int64(s, 0);
-      sqlite3_finalize(s);
-    }
-    sqlite3_close_v2(h);
-    return n;
-  };
+  auto steps_in = [&] { return nax::test::count_rows(db, "steps"); };
   const std::vector<std::string> args = {
       "search",     "--space",     kSpace,   "--variant", "v4",      "--latency", "simulate",
       "--no-score", "--algorithm", "random", "--budget",  "1000000", "--db",      db};
   const pid_t pid = nax::test::spawn(args, "search_int");
-  bool running = true;
-  for (int i = 0; i < 3000 && steps_in() < 40; ++i) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      running = false;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const bool running = nax::test::wait_until(pid, [&] { return steps_in() >= 40; });
   ::kill(pid, SIGINT);
   const int code = nax::test::wait_exit(pid);
   REQUIRE(running);

@@ -242,30 +242,10 @@ TEST_CASE("nax sweep: Ctrl-C keeps the finished pairs, --resume does the rest", 
                    "models: [resnet18]\n");
   const std::string db = tmp("int.db");
   for (const char* suf : {"", "-wal", "-shm"}) fs::remove(db + suf);
-  auto rows_in = [&]() -> int64_t {
-    sqlite3* h = nullptr;
-    int64_t n = 0;
-    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v2(h, "SELECT count(*) FROM results", -1, &s, nullptr) == SQLITE_OK &&
-          sqlite3_step(s) == SQLITE_ROW)
-        n = sqlite3_column_int64(s, 0);
-      sqlite3_finalize(s);
-    }
-    sqlite3_close_v2(h);
-    return n;
-  };
+  auto rows_in = [&] { return nax::test::count_rows(db, "results"); };
   const pid_t pid =
       nax::test::spawn({"sweep", "--config", cfg, "-j", "2", "--db", db, "-q"}, "sweep_int");
-  bool running = true;
-  for (int i = 0; i < 3000 && rows_in() < 1; ++i) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      running = false;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const bool running = nax::test::wait_until(pid, [&] { return rows_in() >= 1; });
   ::kill(pid, SIGINT);
   const int code = nax::test::wait_exit(pid);
   REQUIRE(running);

@@ -75,13 +75,7 @@ int64_t units_in(const std::string& path) {
 // Waits until the store holds at least `rows` unit rows (or the process ended); true when the
 // process is still running.
 bool wait_rows(pid_t pid, const std::string& db, int64_t rows) {
-  for (int i = 0; i < 3000; ++i) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) return false;
-    if (units_in(db) >= rows) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
+  return nax::test::wait_until(pid, [&] { return units_in(db) >= rows; });
 }
 
 // RFC 4180 fields of a CSV text.

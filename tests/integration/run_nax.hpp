@@ -1,13 +1,18 @@
 // Runs the built `nax` binary and captures its exit code, stdout and stderr.
 #pragma once
 
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace nax::test {
@@ -63,6 +68,34 @@ inline int wait_exit(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Rows of `table` in the SQLite file `db` (0 while it does not exist or has no such table yet).
+inline int64_t count_rows(const std::string& db, const std::string& table) {
+  sqlite3* h = nullptr;
+  int64_t n = 0;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    const std::string sql = "SELECT count(*) FROM " + table;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+      n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close_v2(h);
+  return n;
+}
+
+// Polls every 10 ms (at most 30 s) until `ready()` or the spawned process ends; true when the
+// process is still running (it can then be interrupted mid-run).
+inline bool wait_until(pid_t pid, const std::function<bool()>& ready) {
+  for (int i = 0; i < 3000; ++i) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return false;
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 }  // namespace nax::test
