@@ -15,6 +15,7 @@ packages=(
   libtorch-dev    # the accuracy side: trainable networks, zero-shot proxies, short training
   python3-matplotlib  # the plots of `nax study` reports (tools/plot_study.py)
   pybind11-dev python3-dev  # the `nax` Python module (tools/python)
+  libopenmpi-dev openmpi-bin  # `nax sweep --mpi` (links libmpi) and its test under mpirun
 )
 if [[ "${1:-}" == "--python" ]]; then
   packages+=(python3-torch python3-torchvision python3-onnx)

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -9,6 +10,7 @@
 
 #include "hw/lower/lower.hpp"
 #include "hw/sim/simulator.hpp"
+#include "models/common/hash.hpp"
 #include "models/common/sqlite_db.hpp"
 #include "models/common/workers.hpp"
 #include "models/model_source.hpp"
@@ -204,8 +206,26 @@ std::vector<SweepModel> load_sweep_models(const SweepConfig& config) {
   return out;
 }
 
+std::string sweep_fingerprint(const std::string& sweep_hash, const Expansion& expansion,
+                              const std::vector<SweepModel>& models) {
+  Fnv1a64 h;
+  h.update(sweep_hash);
+  for (const auto& p : expansion.points) {
+    h.update("\npoint ");
+    h.update(p.id);
+    h.update(p.feasible ? " ok" : " infeasible");
+  }
+  for (const auto& m : models) {
+    h.update("\nmodel ");
+    h.update(m.hash);
+  }
+  return hex64(h.value());
+}
+
 SweepRun run_sweep(const SweepConfig& config, const RunOptions& o, const RunHooks& hooks) {
   if (o.jobs < 1) throw InputError("-j must be >= 1");
+  if (o.jobs > 1 && hooks.evaluate)
+    throw InputError("-j N forks workers of this process; with --mpi the MPI ranks do the work");
   if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count)
     throw InputError("--shard i/n needs 0 <= i < n");
   const auto t0 = Clock::now();
@@ -218,7 +238,7 @@ SweepRun run_sweep(const SweepConfig& config, const RunOptions& o, const RunHook
   run.results.assign(points.size(), std::vector<std::optional<PairResult>>(n_models));
 
   SweepStore store(o.db);
-  {
+  if (o.only_points.empty()) {  // a sample is a cache lookup, not a run of the sweep
     Stmt s(
         store,
         "SELECT count(*) FROM runs WHERE sweep_hash = ? AND shard_index = ? AND shard_count = ?");
@@ -243,6 +263,9 @@ SweepRun run_sweep(const SweepConfig& config, const RunOptions& o, const RunHook
   RunProgress progress;
   for (const auto& p : points) {
     if (static_cast<int>(p.index % static_cast<size_t>(o.shard_count)) != o.shard_index) continue;
+    if (!o.only_points.empty() &&
+        !std::binary_search(o.only_points.begin(), o.only_points.end(), p.index))
+      continue;
     run.share.push_back(p.index);
     if (!p.feasible) continue;
     Task t{p.index, {}};
@@ -304,7 +327,33 @@ SweepRun run_sweep(const SweepConfig& config, const RunOptions& o, const RunHook
       }
     }
   };
-  if (o.jobs == 1 || tasks.size() <= 1) {
+  if (hooks.evaluate) {
+    std::vector<PairTask> todo;
+    std::vector<std::vector<char>> asked(points.size(), std::vector<char>(n_models, 0));
+    for (const auto& t : tasks) {
+      for (size_t m : t.models) {
+        todo.push_back({t.point, m});
+        asked[t.point][m] = 1;
+      }
+    }
+    try {
+      hooks.evaluate(
+          run, todo,
+          [&](size_t p, size_t m, PairResult r) {
+            if (p >= points.size() || m >= n_models || !asked[p][m] || run.results[p][m])
+              throw Error(
+                  fmt::format("sweep evaluator: a result for point {} model {} that was not asked "
+                              "for or came twice",
+                              p, m));
+            record(p, m, std::move(r));
+            report(false);
+          },
+          stop);
+    } catch (...) {
+      commit();
+      throw;
+    }
+  } else if (o.jobs == 1 || tasks.size() <= 1) {
     process(0, 1, [&](size_t p, size_t m, PairResult r) {
       record(p, m, std::move(r));
       report(false);

@@ -4,8 +4,9 @@
 //
 // Work split: --shard i/n takes the points with index % n == i; within it, -j N forked workers
 // take the points still to do round-robin (worker w the k-th with k % N == w; the simulator is
-// per process, STYLE.md 4). Every pair's result depends only on its chip and model, so any split
-// gives the single process's numbers.
+// per process, STYLE.md 4); or an evaluator hook hands the pairs still to do to other processes
+// (`nax sweep --mpi`: MPI ranks that never open the store). Every pair's result depends only on
+// its chip and model, so any split gives the single process's numbers.
 #pragma once
 
 #include <functional>
@@ -60,6 +61,9 @@ struct RunOptions {
   std::string db;  // "" = in memory
   bool resume = false;
   std::string simulator_id;  // part of every result's key (e.g. "simulator:<nax version>")
+  // When not empty: only these points (ascending indices) of the shard are run, the others left
+  // without results (the re-simulated sample of an estimator sweep, hw/sweep/estimate.hpp).
+  std::vector<size_t> only_points;
 };
 
 struct RunProgress {
@@ -69,9 +73,28 @@ struct RunProgress {
   double seconds = 0;
 };
 
+struct SweepRun;
+
+// One (point, model) pair to evaluate.
+struct PairTask {
+  size_t point = 0;
+  size_t model = 0;
+};
+
+// Hands a result to the run, which keeps it and commits it to the store (in batches).
+using RecordFn = std::function<void(size_t point, size_t model, PairResult result)>;
+
+// Evaluates `todo` somewhere other than this process (the MPI ranks of tools/nax/sweep_mpi.cpp):
+// calls `record` for each result as it arrives, in any order, and returns when every pair has
+// one or when `stop()` holds (the pairs without a result are then left to --resume). It may
+// throw to abandon the run; what was recorded is committed first.
+using EvaluateFn = std::function<void(const SweepRun& run, const std::vector<PairTask>& todo,
+                                      const RecordFn& record, const std::function<bool()>& stop)>;
+
 struct RunHooks {
   std::function<void(const RunProgress&)> progress;
   std::function<bool()> stop_requested;
+  EvaluateFn evaluate;  // empty: this process evaluates (with -j forked workers)
 };
 
 struct SweepRun {
@@ -87,10 +110,17 @@ struct SweepRun {
   std::string sweep_hash;
 };
 
-// Expands, validates, then simulates what the store does not hold yet. Throws InputError for a
-// bad shard or job count and for a store that already holds this sweep's run (same config and
-// shard) when `resume` is false. On stop_requested() the results received so far are committed
-// and the run returns with interrupted set.
+// A hash of what a process evaluating pairs of this sweep must agree on with the process that
+// stores them: the description's hash, every point's id and every model's hash, in order. Equal
+// on every machine that reads the same description and model files.
+std::string sweep_fingerprint(const std::string& sweep_hash, const Expansion& expansion,
+                              const std::vector<SweepModel>& models);
+
+// Expands, validates, then simulates what the store does not hold yet (or has hooks.evaluate do
+// it). Throws InputError for a bad shard or job count, for -j with hooks.evaluate, and for a store
+// that already holds this sweep's run (same config and shard) when `resume` is false. On
+// stop_requested() the results received so far are committed and the run returns with
+// interrupted set.
 SweepRun run_sweep(const SweepConfig& config, const RunOptions& options, const RunHooks& hooks);
 
 // Copies every result, chip and run record of the `inputs` stores (shards run on other machines)

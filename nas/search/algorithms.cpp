@@ -223,7 +223,8 @@ class Evolution : public Algorithm {
         m_rng(stream(seed, 1)),
         m_population(o.population),
         m_sample(std::min(o.sample, o.population)),
-        m_start(o.start) {}
+        m_start(o.start),
+        m_start_free(o.start_free) {}
   std::string name() const override { return "evolution"; }
 
   std::vector<Genotype> ask(int n) override {
@@ -283,6 +284,15 @@ class Evolution : public Algorithm {
       m_space.remember(m_start);
       return m_start;
     }
+    if (std::find(m_start_free.begin(), m_start_free.end(), true) != m_start_free.end()) {
+      return m_space.unique([&](int attempt) {
+        Genotype g = m_start;
+        const Genotype r = m_space.random(m_rng);
+        for (size_t d = 0; d < g.size(); ++d)
+          if (m_start_free[d]) g[d] = r[d];
+        return attempt < 4 ? g : m_space.mutate(g, attempt / 4, m_rng);
+      });
+    }
     return m_space.unique(
         [&](int attempt) { return m_space.mutate(m_start, 1 + attempt / 4, m_rng); });
   }
@@ -305,6 +315,7 @@ class Evolution : public Algorithm {
   int m_population;
   int m_sample;
   Genotype m_start;
+  std::vector<bool> m_start_free;
   bool m_start_asked = false;
   int m_initial_asked = 0;
   int m_initial_pending = 0;
@@ -739,6 +750,9 @@ std::unique_ptr<Algorithm> make_algorithm(const std::string& name,
 
   Space space(cardinalities, ordered);
   if (!o.start.empty()) space.check(o.start, "start");
+  if (!o.start_free.empty() && o.start_free.size() != cardinalities.size())
+    throw InputError(fmt::format("start_free: {} flags; expected one per decision ({})",
+                                 o.start_free.size(), cardinalities.size()));
   return entry->second(std::move(space), seed, o);
 }
 

@@ -22,7 +22,8 @@
 //   random              uniform over each decision, independently; no genotype twice (a small
 //                       space is enumerated when draws keep repeating), then nothing.
 //   evolution           regularised (aging) evolution, Real et al. 2019: a population of
-//                       `population` starts random (or `start`, then mutations of it), asked
+//                       `population` starts random (or `start`, then mutations of it, or
+//                       `start` with its `start_free` decisions drawn at random), asked
 //                       in full (an ask returns at most the rest of it) and awaited; then each
 //                       child is a mutation of the best of `sample` members drawn without
 //                       replacement (ties: the first drawn; +inf is the worst), all children of
@@ -84,6 +85,12 @@ struct AlgorithmOptions {
   int prefilter_pool = 0;      // zeroshot-evolution; 0: 4 x population
   Genotype start;  // evolution/local start (e.g. the baseline), zeroshot-evolution's first pool
                    // member; empty: random
+  // evolution with a start: the decisions the initial population draws at random (the others
+  // from `start`, then mutated only on repeats). A joint chip + network search starts from the
+  // baseline network on random chips: the base chip is only the area budget's yardstick, and
+  // trading one resource for another within the budget (a wider array for less SRAM) takes two
+  // changes at once that a single mutation of the base chip never makes. Empty: none.
+  std::vector<bool> start_free;
 };
 
 class Algorithm {

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS runs(run_id TEXT PRIMARY KEY, label TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS steps(run_id TEXT NOT NULL, step INTEGER NOT NULL,
   batch_start INTEGER NOT NULL, batch_size INTEGER NOT NULL, genotype TEXT NOT NULL,
   model TEXT NOT NULL, metrics TEXT NOT NULL, PRIMARY KEY(run_id, step));
+CREATE TABLE IF NOT EXISTS energy(arch_hash TEXT NOT NULL, oracle TEXT NOT NULL,
+  chip_hash TEXT NOT NULL, energy_uj REAL NOT NULL, PRIMARY KEY(arch_hash, oracle, chip_hash));
 )sql";
 
 std::string genotype_text(const Genotype& g) {
@@ -106,13 +108,15 @@ const char* objective_name(Objective o) {
       return "peak_activation_bytes";
     case Objective::kScore:
       return "score";
+    case Objective::kEnergy:
+      return "energy_uj";
   }
   return "?";
 }
 
 bool parse_objective(const std::string& s, Objective& out) {
   for (Objective o : {Objective::kLatency, Objective::kParamBytes, Objective::kPeakActivation,
-                      Objective::kScore}) {
+                      Objective::kScore, Objective::kEnergy}) {
     if (s == objective_name(o)) {
       out = o;
       return true;
@@ -133,6 +137,8 @@ double Step::objective(Objective o) const {
       return static_cast<double>(m.peak_activation_bytes);
     case Objective::kScore:
       return m.score ? -*m.score : kInf;
+    case Objective::kEnergy:
+      return m.energy_uj ? *m.energy_uj : kInf;
   }
   return kInf;
 }
@@ -158,6 +164,20 @@ class SearchStore : public Db {
                    double ms) {
     Stmt s(*this, "INSERT OR REPLACE INTO latency VALUES (?, ?, ?, ?)", true);
     s.bind(1, arch).bind(2, oracle).bind(3, chip).bind(4, ms).run();
+  }
+  std::optional<double> energy(const std::string& arch, const std::string& oracle,
+                               const std::string& chip) {
+    Stmt s(*this,
+           "SELECT energy_uj FROM energy WHERE arch_hash = ? AND oracle = ? AND chip_hash = ?",
+           true);
+    s.bind(1, arch).bind(2, oracle).bind(3, chip);
+    if (s.step()) return s.f64(0);
+    return std::nullopt;
+  }
+  void put_energy(const std::string& arch, const std::string& oracle, const std::string& chip,
+                  double uj) {
+    Stmt s(*this, "INSERT OR REPLACE INTO energy VALUES (?, ?, ?, ?)", true);
+    s.bind(1, arch).bind(2, oracle).bind(3, chip).bind(4, uj).run();
   }
   // (found, score or nullopt with reason)
   bool score(const std::string& arch, const std::string& key, std::optional<double>& value,
@@ -290,6 +310,7 @@ double penalty(const Metrics& m, const Constraints& c) {
     excess += 1;
     measured = true;
   }
+  if (c.max_area_mm2 && m.area_mm2) over(*m.area_mm2, *c.max_area_mm2);
   if (c.max_latency_ms && m.latency_ms) over(*m.latency_ms, *c.max_latency_ms);
   if (c.min_macs && m.macs < *c.min_macs && m.macs > 0)
     over(static_cast<double>(*c.min_macs), static_cast<double>(m.macs));
@@ -301,9 +322,15 @@ double penalty(const Metrics& m, const Constraints& c) {
   return kPenaltyBase * (1 + excess);
 }
 
+// The objectives measured before the score (a candidate that cannot beat the best on them need not
+// be scored).
+bool measured_first(Objective o) {
+  return o == Objective::kLatency || o == Objective::kEnergy;
+}
+
 // zeroshot-evolution ranks its prefilter pool by the score, so it needs every score.
 bool lazy(const SearchConfig& c) {
-  return c.lazy_score && c.objective == Objective::kLatency && c.constraints.min_score &&
+  return c.lazy_score && measured_first(c.objective) && c.constraints.min_score &&
          c.algorithm != "zeroshot-evolution";
 }
 
@@ -311,14 +338,36 @@ bool lazy(const SearchConfig& c) {
 
 Searcher::Searcher(const SearchSpace& space, LatencyOracle& latency, const ChipLimits& chip,
                    const SearchConfig& config, const std::string& db, bool resume)
+    : Searcher(space, std::make_unique<FixedChip>(latency, chip), nullptr, config, db, resume) {}
+
+Searcher::Searcher(const SearchSpace& space, ChipProvider& chips, const SearchConfig& config,
+                   const std::string& db, bool resume)
+    : Searcher(space, nullptr, &chips, config, db, resume) {}
+
+Searcher::Searcher(const SearchSpace& space, std::unique_ptr<FixedChip> fixed, ChipProvider* chips,
+                   const SearchConfig& config, const std::string& db, bool resume)
     : m_space(space),
-      m_latency(latency),
-      m_chip(chip),
+      m_fixed(std::move(fixed)),
+      m_chips(m_fixed ? *m_fixed : *chips),
       m_config(config),
       m_store(std::make_unique<SearchStore>(db)),
       m_score_key(score_key(config.score)) {
   if (m_config.batch < 1) throw InputError("search batch must be at least 1");
   if (m_config.jobs < 1) throw InputError("search jobs must be at least 1");
+  if (m_fixed && space.has_chip())
+    throw InputError(fmt::format(
+        "{}: the space has chip decisions: this search runs on one chip (joint chip + network "
+        "search is `nax search`)",
+        space.file()));
+  const CandidateChip& base = m_chips.base();
+  if (!base.valid()) throw InputError("search: the base chip is not valid: " + base.error);
+  if (m_config.objective == Objective::kEnergy && !base.latency->measures_energy())
+    throw InputError(fmt::format(
+        "objective energy_uj: the latency oracle {} does not measure energy (the simulator does: "
+        "--latency simulate)",
+        base.latency->id()));
+  const LatencyOracle& latency = *base.latency;
+  const ChipLimits& chip = base.limits;
   nlohmann::json id = {{"space", content_hash(read_text_file(space.file(), kMaxSpaceBytes))},
                        {"space_name", space.name()},
                        {"curated", space.options().curated},
@@ -340,6 +389,11 @@ Searcher::Searcher(const SearchSpace& space, LatencyOracle& latency, const ChipL
                        {"lazy_score", lazy(config)},
                        {"chip", chip.hash},
                        {"oracle", latency.id()}};
+  if (!config.algorithm_options.start_free.empty()) {
+    std::string free;
+    for (bool f : config.algorithm_options.start_free) free += f ? '1' : '0';
+    id["start_free"] = free;
+  }
   m_run_id = content_hash(id.dump());
   Stmt s(*m_store, "SELECT count(*) FROM steps WHERE run_id = ?");
   s.bind(1, m_run_id);
@@ -355,14 +409,34 @@ Searcher::Searcher(const SearchSpace& space, LatencyOracle& latency, const ChipL
 
 Searcher::~Searcher() = default;
 
-Metrics Searcher::evaluate_model(const spec::ModelSpec& m, bool with_score) {
+Metrics Searcher::evaluate_model(const spec::ModelSpec& m, bool with_score,
+                                 const std::vector<std::string>& chip_overrides) {
+  const CandidateChip& chip = m_chips.chip(chip_overrides);
   const ir::Graph g = spec::build_graph(m);
-  Metrics r = static_metrics(g, m_chip, m_config.constraints);
+  if (!chip.valid()) {
+    // The network's numbers (on the base chip's data widths) for the record; no chip.
+    Metrics r = static_metrics(g, m_chips.base().limits, {});
+    r.chip_hash.clear();
+    r.area_mm2.reset();
+    r.chip_overrides = chip_overrides;
+    r.feasible = false;
+    r.reason = "invalid chip: " + chip.error;
+    return r;
+  }
+  Metrics r = static_metrics(g, chip.limits, m_config.constraints);
+  r.chip_overrides = chip_overrides;
   if (!r.feasible) return r;
-  r.latency_ms = m_store->latency(r.arch_hash, m_latency.id(), m_chip.hash);
-  if (!r.latency_ms) {
-    r.latency_ms = m_latency.latency_ms(g);
-    m_store->put_latency(r.arch_hash, m_latency.id(), m_chip.hash, *r.latency_ms);
+  LatencyOracle& latency = *chip.latency;
+  const std::string& chip_hash = chip.limits.hash;
+  r.latency_ms = m_store->latency(r.arch_hash, latency.id(), chip_hash);
+  if (latency.measures_energy())
+    r.energy_uj = m_store->energy(r.arch_hash, latency.id(), chip_hash);
+  if (!r.latency_ms || (latency.measures_energy() && !r.energy_uj)) {
+    const LatencyOracle::Measurement ms = latency.measure(g);
+    r.latency_ms = ms.latency_ms;
+    r.energy_uj = ms.energy_uj;
+    m_store->put_latency(r.arch_hash, latency.id(), chip_hash, ms.latency_ms);
+    if (ms.energy_uj) m_store->put_energy(r.arch_hash, latency.id(), chip_hash, *ms.energy_uj);
   }
   if (!check_measured(r, m_config.constraints)) return r;
   if (with_score && m_config.score.enabled) {
@@ -413,7 +487,7 @@ Step Searcher::evaluate_baseline() {
 }
 
 std::vector<Metrics> Searcher::evaluate_batch(const std::vector<Genotype>& batch,
-                                              const std::optional<double>& best_latency) {
+                                              const std::optional<double>& best_objective) {
   std::vector<Metrics> out(batch.size());
   std::vector<spec::ModelSpec> models;
   models.reserve(batch.size());
@@ -422,10 +496,14 @@ std::vector<Metrics> Searcher::evaluate_batch(const std::vector<Genotype>& batch
   std::map<std::string, std::vector<size_t>> waiting;  // arch hash -> batch positions
   for (size_t i = 0; i < batch.size(); ++i) {
     models.push_back(m_space.realize(batch[i]));
-    out[i] = evaluate_model(models.back(), false);
+    out[i] = evaluate_model(models.back(), false, m_space.chip_overrides(batch[i]));
     Metrics& r = out[i];
     if (!r.feasible || !needs_score(m_config)) continue;
-    if (lazy(m_config) && best_latency && r.latency_ms && *r.latency_ms >= *best_latency) continue;
+    if (lazy(m_config) && best_objective) {
+      Step unscored;
+      unscored.metrics = r;
+      if (unscored.objective(m_config.objective) >= *best_objective) continue;
+    }
     std::string why;
     if (m_store->score(r.arch_hash, m_score_key, r.score, why)) {
       if (!r.score) {
@@ -504,8 +582,8 @@ SearchOutcome Searcher::run(const SearchHooks& hooks) {
       res.exhausted = true;
       break;
     }
-    std::optional<double> best_latency;
-    if (m_config.objective == Objective::kLatency) best_latency = best;
+    std::optional<double> best_measured;
+    if (measured_first(m_config.objective)) best_measured = best;
     std::vector<Metrics> metrics;
     std::vector<bool> cached(asks.size(), false);
     if (from_log) {
@@ -521,7 +599,7 @@ SearchOutcome Searcher::run(const SearchHooks& hooks) {
       }
       res.resumed += static_cast<int>(asks.size());
     } else {
-      metrics = evaluate_batch(asks, best_latency);
+      metrics = evaluate_batch(asks, best_measured);
       m_store->exec("BEGIN IMMEDIATE");
       for (size_t i = 0; i < asks.size(); ++i) {
         Stmt s(*m_store, "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?)", true);
@@ -573,10 +651,14 @@ SearchOutcome Searcher::run(const SearchHooks& hooks) {
     const Metrics& m = res.steps[i].metrics;
     if (!m.feasible || !m.latency_ms || (m_config.score.enabled && need_score && !m.score))
       continue;
-    if (!seen.insert(m.arch_hash).second) continue;
+    if (!seen.insert(m.arch_hash + " " + m.chip_hash).second) continue;
+    if (m_config.objective == Objective::kEnergy && !m.energy_uj) continue;
     std::vector<double> p = {*m.latency_ms,
                              static_cast<double>(m.param_bytes + m.peak_activation_bytes)};
     if (m.score) p.push_back(-*m.score);
+    // Area and energy (constant across a one-chip search's area: no effect there).
+    p.push_back(m.area_mm2.value_or(0));
+    if (m_config.objective == Objective::kEnergy) p.push_back(*m.energy_uj);
     pts.push_back(p);
     idx.push_back(static_cast<int>(i));
   }
@@ -637,7 +719,8 @@ std::optional<int> evaluations_to_reach(const std::vector<Step>& steps, Objectiv
 std::string steps_csv(const SearchSpace& space, const std::vector<Step>& steps,
                       const std::vector<int>& which) {
   std::string s =
-      "step,model,feasible,reason,latency_ms,param_bytes,peak_activation_bytes,macs,score,cached";
+      "step,model,feasible,reason,latency_ms,param_bytes,peak_activation_bytes,macs,score,cached,"
+      "energy_uj,area_mm2,chip_hash";
   for (const auto& d : space.decisions()) s += "," + d.name;
   s += "\n";
   auto row = [&](const Step& st) {
@@ -647,6 +730,8 @@ std::string steps_csv(const SearchSpace& space, const std::vector<Step>& steps,
                      m.latency_ms ? fmt::format("{:.6f}", *m.latency_ms) : "", m.param_bytes,
                      m.peak_activation_bytes, m.macs,
                      m.score ? fmt::format("{:.6f}", *m.score) : "", st.cached ? 1 : 0);
+    s += fmt::format(",{},{},{}", m.energy_uj ? fmt::format("{:.6f}", *m.energy_uj) : "",
+                     m.area_mm2 ? fmt::format("{:.6f}", *m.area_mm2) : "", m.chip_hash);
     for (size_t d = 0; d < space.decisions().size() && d < st.genotype.size(); ++d)
       s += "," + space.decisions()[d].values[static_cast<size_t>(st.genotype[d])];
     s += "\n";

@@ -14,18 +14,27 @@
 //
 // Evaluation order per batch (evaluate.hpp): static metrics and the memory constraints, then
 // latency, then the trainability score for candidates that need one. With `lazy_score` (single
-// objective latency with a score constraint), a candidate is scored only when its latency beats the
-// best feasible latency at the start of its batch: any other candidate cannot become the best, and
-// is told to the algorithm as measured (unscored); reports and fronts use scored candidates only.
-// zeroshot-evolution, which ranks its prefilter pool by the score, scores every candidate.
+// objective latency or energy with a score constraint), a candidate is scored only when its
+// objective beats the best feasible one at the start of its batch: any other candidate cannot
+// become the best, and is told to the algorithm as measured (unscored); reports and fronts use
+// scored candidates only. zeroshot-evolution, which ranks its prefilter pool by the score, scores
+// every candidate.
 //
 // Infeasible candidates are told to the algorithm with a penalty (1e6 x (1 + how far they miss
 // their constraints, relative)) instead of +inf, so that a search starting outside the feasible
 // region (a memory budget the baseline exceeds) is pulled toward it; steps keep their metrics.
 //
-// The store (schema in driver.cpp): `latency` (arch hash, oracle id, chip hash -> ms) and `scores`
-// (arch hash, score options -> score or failure) are the evaluation cache shared by every run in
+// The store (schema in driver.cpp): `latency` (arch hash, oracle id, chip hash -> ms), `energy`
+// (the same key -> uJ, when the oracle measures it) and `scores` (arch hash, score options -> score
+// or failure; a score does not depend on the chip) are the evaluation cache shared by every run in
 // the file; `runs` and `steps` are each run's log.
+//
+// Joint chip + network search: with a space that has chip decisions, each candidate runs on the
+// base chip with its genotype's chip overrides, resolved by a ChipProvider (evaluate.hpp; the tool
+// layer); the cache keys on the resolved chip's hash, so the same network on two chips is two
+// entries and two genotypes that resolve to one chip share one. An invalid chip (a combination of
+// options the chip's validation refuses) is infeasible with the reason; the area budget
+// (Constraints::max_area_mm2) is checked with the memory constraints, before any latency.
 #pragma once
 
 #include <atomic>
@@ -44,8 +53,9 @@
 
 namespace nax::search {
 
-enum class Objective { kLatency, kParamBytes, kPeakActivation, kScore };
-const char* objective_name(Objective o);  // latency_ms, param_bytes, peak_activation_bytes, score
+enum class Objective { kLatency, kParamBytes, kPeakActivation, kScore, kEnergy };
+// latency_ms, param_bytes, peak_activation_bytes, score, energy_uj
+const char* objective_name(Objective o);
 bool parse_objective(const std::string& s, Objective& out);
 
 struct SearchConfig {
@@ -96,8 +106,9 @@ struct SearchOutcome {
   double seconds = 0;
   // Index into steps of the best feasible (scored, when a score constraint applies) candidate.
   std::optional<int> best;
-  // Steps on the Pareto front of (latency, parameter bytes + peak activation bytes, -score) among
-  // feasible measured candidates, sorted by latency.
+  // Steps on the Pareto front of (latency, parameter bytes + peak activation bytes, -score, chip
+  // area when known, energy when it is the objective) among feasible measured candidates (one per
+  // network and chip), sorted by latency.
   std::vector<int> pareto;
 };
 
@@ -106,7 +117,12 @@ class SearchStore;
 class Searcher {
  public:
   // `db` "" keeps nothing on disk (an in-memory store). Throws InputError when the store holds
-  // this run and `resume` is false, or is not a nax search store.
+  // this run and `resume` is false, or is not a nax search store, when the objective is energy and
+  // the base chip's oracle does not measure it, or (the second form) when the space has chip
+  // decisions.
+  Searcher(const SearchSpace& space, ChipProvider& chips, const SearchConfig& config,
+           const std::string& db, bool resume);
+  // One chip for every candidate.
   Searcher(const SearchSpace& space, LatencyOracle& latency, const ChipLimits& chip,
            const SearchConfig& config, const std::string& db, bool resume);
   ~Searcher();
@@ -117,16 +133,20 @@ class Searcher {
   Step evaluate_baseline();
   SearchOutcome run(const SearchHooks& hooks = {});
 
-  // Evaluates one model now, through the cache (used for the baseline and by studies).
-  Metrics evaluate_model(const spec::ModelSpec& m, bool with_score);
+  // Evaluates one model now, through the cache (used for the baseline and by studies), on the base
+  // chip with `chip_overrides`.
+  Metrics evaluate_model(const spec::ModelSpec& m, bool with_score,
+                         const std::vector<std::string>& chip_overrides = {});
 
  private:
+  Searcher(const SearchSpace& space, std::unique_ptr<FixedChip> fixed, ChipProvider* chips,
+           const SearchConfig& config, const std::string& db, bool resume);
   std::vector<Metrics> evaluate_batch(const std::vector<Genotype>& batch,
-                                      const std::optional<double>& best_latency);
+                                      const std::optional<double>& best_objective);
 
   const SearchSpace& m_space;
-  LatencyOracle& m_latency;
-  ChipLimits m_chip;
+  std::unique_ptr<FixedChip> m_fixed;  // the second constructor's provider
+  ChipProvider& m_chips;
   SearchConfig m_config;
   std::unique_ptr<SearchStore> m_store;
   std::string m_run_id;
@@ -146,7 +166,8 @@ std::optional<int> evaluations_to_reach(const std::vector<Step>& steps, Objectiv
                                         double tolerance, bool need_score = false);
 
 // One CSV row per step: index, model, feasible, reason, latency_ms, param_bytes,
-// peak_activation_bytes, macs, score, cached, and the decisions' values.
+// peak_activation_bytes, macs, score, cached, energy_uj, area_mm2, chip_hash, and the decisions'
+// values (chip decisions included).
 std::string steps_csv(const SearchSpace& space, const std::vector<Step>& steps,
                       const std::vector<int>& which = {});
 

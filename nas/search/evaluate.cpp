@@ -59,6 +59,19 @@ std::unique_ptr<LatencyOracle> make_estimator_oracle(std::shared_ptr<const est::
   return std::make_unique<EstimatorOracle>(std::move(e), chip, id);
 }
 
+FixedChip::FixedChip(LatencyOracle& latency, const ChipLimits& limits) {
+  m_chip.limits = limits;
+  m_chip.latency = &latency;
+}
+
+const CandidateChip& FixedChip::chip(const std::vector<std::string>& overrides) {
+  if (!overrides.empty())
+    throw Error(
+        "search: chip overrides asked of a search on one chip (a space with chip decisions "
+        "needs a ChipProvider that resolves them)");
+  return m_chip;
+}
+
 ChipLimits chip_limits(const est::ChipFeatures& c) {
   ChipLimits l;
   l.name = c.name;
@@ -78,6 +91,7 @@ nlohmann::json Constraints::to_json() const {
   if (max_latency_ms) j["max_latency_ms"] = *max_latency_ms;
   if (min_macs) j["min_macs"] = *min_macs;
   if (weights_fit_sram) j["weights_fit_sram"] = true;
+  if (max_area_mm2) j["max_area_mm2"] = *max_area_mm2;
   return j;
 }
 
@@ -91,6 +105,10 @@ nlohmann::json Metrics::to_json() const {
   j["latency_ms"] = latency_ms ? nlohmann::json(*latency_ms) : nlohmann::json();
   j["score"] = score ? nlohmann::json(*score) : nlohmann::json();
   if (score_sd) j["score_sd"] = *score_sd;
+  if (energy_uj) j["energy_uj"] = *energy_uj;
+  if (!chip_hash.empty()) j["chip_hash"] = chip_hash;
+  if (area_mm2) j["area_mm2"] = *area_mm2;
+  if (!chip_overrides.empty()) j["chip_overrides"] = chip_overrides;
   if (!reason.empty()) j["reason"] = reason;
   return j;
 }
@@ -107,6 +125,11 @@ Metrics Metrics::from_json(const nlohmann::json& j) {
     m.latency_ms = j["latency_ms"].get<double>();
   if (j.contains("score") && !j["score"].is_null()) m.score = j["score"].get<double>();
   if (j.contains("score_sd")) m.score_sd = j["score_sd"].get<double>();
+  if (j.contains("energy_uj")) m.energy_uj = j["energy_uj"].get<double>();
+  m.chip_hash = j.value("chip_hash", std::string());
+  if (j.contains("area_mm2")) m.area_mm2 = j["area_mm2"].get<double>();
+  if (j.contains("chip_overrides"))
+    m.chip_overrides = j["chip_overrides"].get<std::vector<std::string>>();
   m.reason = j.value("reason", std::string());
   return m;
 }
@@ -120,7 +143,16 @@ Metrics static_metrics(const ir::Graph& g, const ChipLimits& chip, const Constra
   m.param_bytes = s.weight_bytes;
   m.peak_activation_bytes = s.peak_activation_bytes;
   m.macs = s.macs;
-  if (c.max_param_bytes && m.param_bytes > *c.max_param_bytes) {
+  m.chip_hash = chip.hash;
+  if (chip.area_mm2 > 0) m.area_mm2 = chip.area_mm2;
+  if (c.max_area_mm2 && !(chip.area_mm2 > 0)) {
+    m.feasible = false;
+    m.reason = "an area budget, but the chip's area is unknown";
+  } else if (c.max_area_mm2 && chip.area_mm2 > *c.max_area_mm2) {
+    m.feasible = false;
+    m.reason =
+        fmt::format("chip area {:.3f} mm2 > budget {:.3f} mm2", chip.area_mm2, *c.max_area_mm2);
+  } else if (c.max_param_bytes && m.param_bytes > *c.max_param_bytes) {
     m.feasible = false;
     m.reason = fmt::format("parameters {} > budget {}", bytes_text(m.param_bytes),
                            bytes_text(*c.max_param_bytes));

@@ -1,9 +1,12 @@
 // What a search measures of a candidate, and the order it measures it in (cheap first):
+//   0. chip       the candidate's chip (ChipProvider: the base chip, or the base chip with the
+//                 genotype's chip overrides); an invalid chip stops with its reason;
 //   1. static     the graph's parameters, parameter bytes, peak activation bytes (tensor liveness,
-//                 ir::analyze) and MACs; the memory constraints and SRAM fit are checked here,
-//                 and an infeasible candidate stops with its reason;
-//   2. latency    from a LatencyOracle: the estimator (default) or the simulator (the tool layer
-//                 provides it: nas never links hw, DESIGN.md);
+//                 ir::analyze) and MACs, the chip's area; the area and memory constraints and SRAM
+//                 fit are checked here, and an infeasible candidate stops with its reason;
+//   2. latency    from the chip's LatencyOracle: the estimator (default) or the simulator (the tool
+//                 layer provides it: nas never links hw, DESIGN.md), with the energy when the
+//                 oracle measures it;
 //   3. score      the trainability score (nas/accuracy/score.hpp) of the candidate built at the
 //                 proxy resolution (below), through the libtorch plugin; the score constraint.
 // The proxies run on CIFAR-10 images resized to the network's input. A 320x320 detector costs
@@ -37,6 +40,13 @@ class LatencyOracle {
   virtual std::string id() const = 0;
   virtual std::string chip_hash() const = 0;
   virtual double latency_ms(const ir::Graph& g) = 0;
+  // Latency and, when the oracle measures it (the simulator), the energy of one inference.
+  struct Measurement {
+    double latency_ms = 0;
+    std::optional<double> energy_uj;
+  };
+  virtual bool measures_energy() const { return false; }
+  virtual Measurement measure(const ir::Graph& g) { return {latency_ms(g), std::nullopt}; }
   // Latency per layer (simulator) or per unit (estimator), in execution order, for reports.
   virtual std::vector<std::pair<std::string, double>> breakdown_ms(const ir::Graph& g) = 0;
 };
@@ -55,8 +65,40 @@ struct ChipLimits {
   int weight_bytes = 1;
   int activation_bytes = 1;
   int parallelism = 1;  // lanes along the channel dimensions (the MAC array's columns)
+  double area_mm2 = 0;  // silicon area (the tool layer computes it from the chip; 0: unknown)
 };
 ChipLimits chip_limits(const est::ChipFeatures& c);
+
+// The chip a candidate is evaluated on. A search over a space with chip decisions evaluates each
+// candidate on the base chip with the genotype's overrides (SearchSpace::chip_overrides); the tool
+// layer resolves them (nas never links hw).
+struct CandidateChip {
+  std::vector<std::string> overrides;  // on the base chip; empty: the base chip
+  std::string error;                   // not a valid chip: why (the candidate is infeasible)
+  ChipLimits limits;                   // when valid: hash, SRAM, data widths, area
+  LatencyOracle* latency = nullptr;    // when valid: measures on this chip (owned by the provider)
+  bool valid() const { return error.empty() && latency; }
+};
+
+class ChipProvider {
+ public:
+  virtual ~ChipProvider() = default;
+  // The base chip (the search's --chip and -p).
+  virtual const CandidateChip& base() = 0;
+  // The base chip with `overrides`; a reference valid while the provider lives.
+  virtual const CandidateChip& chip(const std::vector<std::string>& overrides) = 0;
+};
+
+// One chip for every candidate (a space without chip decisions); refuses overrides.
+class FixedChip : public ChipProvider {
+ public:
+  FixedChip(LatencyOracle& latency, const ChipLimits& limits);
+  const CandidateChip& base() override { return m_chip; }
+  const CandidateChip& chip(const std::vector<std::string>& overrides) override;
+
+ private:
+  CandidateChip m_chip;
+};
 
 struct Constraints {
   std::optional<double> min_score;
@@ -66,7 +108,8 @@ struct Constraints {
   // Compute capacity kept: MACs at least this (a FLOPs floor, the accuracy surrogate of the
   // seed's curation experiment: no score noise in what is compared).
   std::optional<int64_t> min_macs;
-  bool weights_fit_sram = false;  // every parameter byte resident in SRAM at once
+  bool weights_fit_sram = false;       // every parameter byte resident in SRAM at once
+  std::optional<double> max_area_mm2;  // the candidate's chip area (ChipLimits::area_mm2)
 
   nlohmann::json to_json() const;
 };
@@ -106,6 +149,10 @@ struct Metrics {
   int64_t peak_activation_bytes = 0;
   int64_t macs = 0;
   std::optional<double> latency_ms;
+  std::optional<double> energy_uj;  // when the latency oracle measures energy (the simulator)
+  std::string chip_hash;            // the chip it was evaluated on
+  std::optional<double> area_mm2;   // that chip's area, when known
+  std::vector<std::string> chip_overrides;  // that chip: the base chip with these overrides
   std::optional<double> score;
   // The score's seed-to-seed standard deviation (the baseline's, over kNoiseSeeds seeds of the
   // proxies' initialisation and images): how far apart two equally good networks may score.
@@ -117,7 +164,8 @@ struct Metrics {
   static Metrics from_json(const nlohmann::json& j);
 };
 
-// Step 1: memory and MACs, and the memory constraints (feasible/reason set).
+// Step 1: memory and MACs, the chip's area, and the memory and area constraints (feasible/reason
+// set).
 Metrics static_metrics(const ir::Graph& g, const ChipLimits& chip, const Constraints& c);
 // The score constraint, and the latency bound, on a metrics record that has them; returns false
 // and sets the reason when violated.

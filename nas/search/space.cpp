@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "models/common/hash.hpp"
@@ -27,7 +28,8 @@ constexpr int kMaxDepthValues = 10000;      // most uncurated depth multipliers
 
 const std::vector<std::string> kTopKeys = {"name",           "description", "base",
                                            "curated_values", "resolution",  "depth_multiplier",
-                                           "stages",         "variants"};
+                                           "stages",         "variants",    "chip"};
+const std::vector<std::string> kChipKeys = {"values", "group", "same_as"};
 const std::vector<std::string> kChoiceKeys = {"values", "min", "max", "per", "group"};
 const std::vector<std::string> kDepthKeys = {"values", "step"};
 
@@ -53,6 +55,32 @@ struct Declared {
   double step = 0;  // depth_multiplier (uncurated)
   SourceLoc loc;    // the key
 };
+
+// A chip axis the file declares: its keys (the first is the axis; the others are tied to it with
+// `same_as`) and options.
+struct ChipDeclared {
+  std::vector<std::string> keys;
+  std::vector<SourceLoc> key_locs;
+  std::string group = "chip";
+  std::vector<Option> values;
+  bool numeric = true;  // every option is a number (then ordered increasing)
+  SourceLoc loc;
+};
+
+// `text` as a number when all of it is one.
+bool parse_number(const std::string& text, double& out) {
+  try {
+    size_t pos = 0;
+    out = std::stod(text, &pos);
+    return pos == text.size() && std::isfinite(out);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool same_option(const Option& a, const Option& b, bool numeric) {
+  return numeric ? a.number == b.number : a.text == b.text;
+}
 
 bool valid_name(const std::string& s) {
   if (s.empty() || s.size() > 100) return false;
@@ -372,6 +400,172 @@ void read_stage(Reader& r, const YAML::Node& key_node, const YAML::Node& node,
   });
 }
 
+// Reads `chip:`: `key: [options]`, `key: {values: [...], group: NAME}` or `key: {same_as: KEY}`.
+// Every key must be a chip parameter (axes.base_value), tied keys must agree on the base chip,
+// and every option, alone, must give a valid chip (axes.check).
+void read_chip(Reader& r, const SourceLoc& key_loc, const YAML::Node& n, const ChipAxes& axes,
+               std::vector<ChipDeclared>& out) {
+  if (!axes.available()) {
+    r.fail(key_loc, "chip", "",
+           "chip decisions need a command that resolves chips per candidate (nax search); this "
+           "one searches networks on one chip");
+    return;
+  }
+  if (!n.IsMap() || n.size() == 0) {
+    r.fail(n, "chip", brief(n),
+           "expected a mapping of chip keys to options, such as {mac_array.rows: [16, 32, 64], "
+           "mac_array.cols: {same_as: mac_array.rows}}");
+    return;
+  }
+  struct Tie {
+    std::string key, target;
+    SourceLoc key_loc, target_loc;
+  };
+  std::vector<Tie> ties;
+  std::vector<std::string> all_keys;
+  std::set<std::string> bad_keys;
+  r.each_entry(n, "chip", [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) {
+    const std::string path = "chip." + k;
+    all_keys.push_back(k);
+    bool ok = true;
+    if (k == "name" || k == "description") {
+      r.fail(kn, path, "", "not a hardware parameter; expected a chip key such as mac_array.rows");
+      ok = false;
+    } else {
+      try {
+        axes.base_value(k);
+      } catch (const InputError& e) {
+        r.fail(kn, path, "", e.what());
+        ok = false;
+      }
+    }
+    if (!ok) bad_keys.insert(k);
+    ChipDeclared d;
+    d.keys = {k};
+    d.key_locs = {r.loc(kn)};
+    d.loc = r.loc(kn);
+    // (yaml-cpp: a default-constructed Node is defined, and assigning to one aliases; optionals.)
+    std::optional<YAML::Node> values;
+    if (v.IsSequence()) {
+      values.emplace(v);
+    } else if (v.IsMap()) {
+      std::optional<YAML::Node> same_as;
+      bool has_group = false;
+      const bool keys_ok = r.each_entry(
+          v, path, [&](const std::string& mk, const YAML::Node& mkn, const YAML::Node& mv) {
+            if (std::find(kChipKeys.begin(), kChipKeys.end(), mk) == kChipKeys.end()) {
+              r.unknown_key(mkn, path, kChipKeys);
+              ok = false;
+            } else if (mk == "values") {
+              values.emplace(mv);
+            } else if (mk == "same_as") {
+              same_as.emplace(mv);
+            } else {
+              has_group = true;
+              if (!r.string(mv, path + ".group", d.group) || !valid_name(d.group)) {
+                r.fail(mv, path + ".group", brief(mv),
+                       "expected a group name (letters, digits, '_', '-', '.')");
+                ok = false;
+              }
+            }
+          });
+      ok = ok && keys_ok;
+      if (same_as) {
+        std::string target;
+        if (values || has_group) {
+          r.fail(v, path, "",
+                 "same_as ties this key to another axis (its options and group): expected "
+                 "same_as alone");
+        } else if (r.string(*same_as, path + ".same_as", target)) {
+          ties.push_back({k, target, r.loc(kn), r.loc(*same_as)});
+        }
+        return;
+      }
+      if (!values) {
+        r.fail(v, path, "", "expected values: [...] or same_as: KEY");
+        return;
+      }
+    } else {
+      r.fail(v, path, brief(v),
+             "expected a list of options, {values: [...], group: NAME} or {same_as: KEY}, got " +
+                 kind_name(v));
+      return;
+    }
+    if (!values->IsSequence() || values->size() == 0) {
+      r.fail(*values, path, brief(*values),
+             values->IsSequence() ? "expected at least one option, got an empty list"
+                                  : "expected a list of options, got " + kind_name(*values));
+      return;
+    }
+    for (const auto& item : *values) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        r.fail(item, path, brief(item),
+               "expected a value (a number, true/false or a name), got " + kind_name(item));
+        ok = false;
+        continue;
+      }
+      Option o{item.Scalar(), 0, r.loc(item)};
+      d.numeric = parse_number(o.text, o.number) && d.numeric;
+      d.values.push_back(std::move(o));
+    }
+    if (ok) out.push_back(std::move(d));
+  });
+  // Ties: the target is an axis with options (not itself tied), each key on one axis only.
+  for (const Tie& t : ties) {
+    if (bad_keys.count(t.key)) continue;
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const ChipDeclared& d) { return d.keys.front() == t.target; });
+    if (it == out.end()) {
+      std::string msg = "same_as: expected a key of this chip section that has options";
+      std::vector<std::string> axes_keys;
+      for (const auto& d : out) axes_keys.push_back(d.keys.front());
+      const std::string hint = did_you_mean(t.target, axes_keys);
+      msg += hint.empty() ? " (" + join(axes_keys) + ")" : "; did you mean " + hint + "?";
+      r.fail(t.target_loc, "chip." + t.key + ".same_as", t.target, msg);
+      continue;
+    }
+    it->keys.push_back(t.key);
+    it->key_locs.push_back(t.key_loc);
+  }
+  // Options: numbers compare by value (17 and 17.0 are one option); kept once, file order.
+  for (ChipDeclared& d : out) {
+    std::vector<Option> unique;
+    for (const auto& o : d.values) {
+      if (std::none_of(unique.begin(), unique.end(),
+                       [&](const Option& x) { return same_option(x, o, d.numeric); }))
+        unique.push_back(o);
+    }
+    d.values = std::move(unique);
+  }
+  // Tied keys agree on the base chip (else the baseline option would change the base chip), and
+  // every option alone gives a valid chip.
+  for (const ChipDeclared& d : out) {
+    const std::string path = "chip." + d.keys.front();
+    bool ok = true;
+    const std::string first = axes.base_value(d.keys.front());
+    for (size_t i = 1; i < d.keys.size(); ++i) {
+      const std::string other = axes.base_value(d.keys[i]);
+      double a = 0, b = 0;
+      const bool same =
+          (parse_number(first, a) && parse_number(other, b)) ? a == b : first == other;
+      if (!same) {
+        r.fail(d.key_locs[i], "chip." + d.keys[i], "",
+               fmt::format("tied to {} (same_as), but the base chip has {} = {} and {} = {}: the "
+                           "baseline would not be the base chip",
+                           d.keys.front(), d.keys.front(), first, d.keys[i], other));
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    for (const auto& o : d.values) {
+      std::vector<std::string> overrides;
+      for (const auto& k : d.keys) overrides.push_back(k + "=" + o.text);
+      const std::string why = axes.check(overrides);
+      if (!why.empty()) r.fail(o.loc, path, o.text, "not a valid chip with this option: " + why);
+    }
+  }
+}
+
 // The options of a decision: the declared ones plus the baseline's value (numeric ones sorted
 // increasing), and the baseline's index.
 void finish(Decision& dec, const std::vector<Option>& declared, const Option& base, bool numeric) {
@@ -680,9 +874,15 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
       }
     }
   }
-  if (declared.empty() && sink.empty()) {
+  std::vector<ChipDeclared> chip_declared;
+  for (const auto& kv : root) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == "chip")
+      read_chip(r, r.loc(kv.first), kv.second, o.chip, chip_declared);
+  }
+  if (declared.empty() && chip_declared.empty() && sink.empty()) {
     sink.add(SourceLoc{file, 1, 1}, "", "",
-             "the space declares no decisions: expected resolution, depth_multiplier or stages");
+             "the space declares no decisions: expected resolution, depth_multiplier, stages or "
+             "chip");
   }
   // A depth multiplier that cannot change any stage (every stage it applies to has its depth set
   // by `repeats`, or is too shallow for its options) would only multiply the space's size.
@@ -711,6 +911,9 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
   // Variants name groups that the file's decisions have.
   std::vector<std::string> groups;
   for (const auto& d : declared) {
+    if (std::find(groups.begin(), groups.end(), d.group) == groups.end()) groups.push_back(d.group);
+  }
+  for (const auto& d : chip_declared) {
     if (std::find(groups.begin(), groups.end(), d.group) == groups.end()) groups.push_back(d.group);
   }
   for (const auto& v : variants) {
@@ -784,7 +987,7 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
                              s.m_base.height, s.m_base.width));
         continue;
       }
-      Decision dec{"resolution", d->group, "", -1, "resolution", {}, 0, true};
+      Decision dec{"resolution", d->group, "", -1, "resolution", {}, 0, true, {}};
       finish(dec, d->values,
              Option{std::to_string(s.m_base.height), static_cast<double>(s.m_base.height), {}},
              true);
@@ -804,7 +1007,7 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
         }
       }
       opts.insert(opts.end(), d->values.begin(), d->values.end());
-      Decision dec{"depth_multiplier", d->group, "", -1, "depth_multiplier", {}, 0, true};
+      Decision dec{"depth_multiplier", d->group, "", -1, "depth_multiplier", {}, 0, true, {}};
       finish(dec, opts, Option{"1", 1.0, {}}, true);
       add(std::move(dec), d);
     }
@@ -814,7 +1017,7 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
     const spec::StageSpec& deep_st = deep.stages[si];
     for (const Declared* d : act) {
       if (d->stage != st.name || d->per_block) continue;
-      Decision dec{st.name + "." + d->key, d->group, st.name, -1, d->key, {}, 0, false};
+      Decision dec{st.name + "." + d->key, d->group, st.name, -1, d->key, {}, 0, false, {}};
       if (d->key == "repeats") {
         const int n = static_cast<int>(st.blocks.size());
         finish(dec, d->values, Option{std::to_string(n), static_cast<double>(n), {}}, true);
@@ -861,7 +1064,8 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
                      d->key,
                      {},
                      0,
-                     false};
+                     false,
+                     {}};
         set_options(dec, *d, v, o, static_cast<int>(curated_values));
         add(std::move(dec), d);
       }
@@ -872,6 +1076,30 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
                  "no block of the stage has this parameter");
       }
     }
+  }
+  // Chip decisions last: options in file order (numbers increasing), the base chip's value added
+  // when missing.
+  for (const ChipDeclared& d : chip_declared) {
+    if (std::find(enabled.begin(), enabled.end(), d.group) == enabled.end()) continue;
+    const std::string base_text = o.chip.base_value(d.keys.front());
+    Option base{base_text, 0, {}};
+    const bool base_numeric = parse_number(base_text, base.number);
+    const bool numeric = d.numeric && base_numeric;
+    std::vector<Option> all = d.values;
+    if (std::none_of(all.begin(), all.end(),
+                     [&](const Option& x) { return same_option(x, base, numeric); }))
+      all.push_back(base);
+    if (numeric) {
+      std::stable_sort(all.begin(), all.end(),
+                       [](const Option& a, const Option& b) { return a.number < b.number; });
+    }
+    Decision dec{"chip." + d.keys.front(), d.group, "", -1, "chip", {}, 0, numeric, d.keys};
+    for (size_t i = 0; i < all.size(); ++i) {
+      dec.values.push_back(all[i].text);
+      if (same_option(all[i], base, numeric)) dec.baseline = static_cast<int>(i);
+    }
+    s.m_decisions.push_back(std::move(dec));
+    from.push_back(nullptr);
   }
   sink.throw_if_any();
 
@@ -890,7 +1118,7 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
       spec::build_graph(m);
     } catch (const InputError& e) {
       for (size_t i = 0; i < s.m_decisions.size(); ++i) {
-        if (deepest[i] != s.m_decisions[i].baseline) {
+        if (deepest[i] != s.m_decisions[i].baseline && from[i]) {
           sink.add(from[i]->loc, s.m_decisions[i].name, s.m_decisions[i].values[deepest[i]],
                    std::string("the deepest model of the space does not build: ") + e.what());
         }
@@ -902,6 +1130,7 @@ SearchSpace SearchSpace::parse(const std::string& yaml_text, const std::string& 
   std::set<std::pair<const Declared*, std::string>> reported;
   for (size_t i = 0; i < s.m_decisions.size(); ++i) {
     const Decision& dec = s.m_decisions[i];
+    if (dec.is_chip()) continue;  // the model does not change (the chip options were checked)
     const int n = static_cast<int>(dec.values.size());
     for (int j = 0; j < n; ++j) {
       if (j == deepest[i]) continue;
@@ -1067,6 +1296,22 @@ std::vector<bool> SearchSpace::active(const Genotype& g) const {
   spec::ModelSpec m = m_base;
   std::vector<bool> out;
   apply(g, m, &out);
+  return out;
+}
+
+bool SearchSpace::has_chip() const {
+  return std::any_of(m_decisions.begin(), m_decisions.end(),
+                     [](const Decision& d) { return d.is_chip(); });
+}
+
+std::vector<std::string> SearchSpace::chip_overrides(const Genotype& g) const {
+  check(g);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Decision& d = m_decisions[i];
+    if (!d.is_chip() || g[i] == d.baseline) continue;
+    for (const auto& k : d.chip_keys) out.push_back(k + "=" + d.values[static_cast<size_t>(g[i])]);
+  }
   return out;
 }
 

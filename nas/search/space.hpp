@@ -29,10 +29,21 @@
 // Variants (`variants: {v1: [depth], v2: [type], ...}`) enable a subset of the decision groups;
 // the others stay at the baseline's value.
 //
+// Chip decisions (`chip:`, joint chip + network search): each names chip keys (`mac_array.rows`,
+// or several tied to one value with `same_as`) and their options; a genotype's chip is the
+// search's base chip (--chip, -p) with the chosen options as overrides (chip_overrides()). They do
+// not change the model (realize() ignores them). nas never links hw (DESIGN.md), so the tool that
+// loads the space supplies ChipAxes: the base chip's value of a key (the baseline option) and a
+// check of the base chip with overrides, which every option passes alone when the file is loaded
+// (an unknown key or a value the chip schema refuses is reported at its line). Combinations of
+// chip options are checked when a candidate is evaluated (an invalid chip is infeasible with the
+// reason). The curated channel options use the base chip's parallelism factor.
+//
 // File format: configs/spaces/README.md.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,12 +64,29 @@ struct Decision {
   std::vector<std::string> values;  // option values as text (numbers as written by fmt "{}")
   int baseline = 0;                 // index of the baseline model's value in `values`
   bool ordered = false;             // numeric options sorted increasing (neighbours are close)
+  // Chip decisions (key "chip", name "chip.<first key>"): the chip keys the option sets (more than
+  // one when keys are tied with `same_as`); empty for network decisions.
+  std::vector<std::string> chip_keys;
+
+  bool is_chip() const { return !chip_keys.empty(); }
+};
+
+// What loading a space with chip decisions needs from the tool layer (nas never links hw).
+struct ChipAxes {
+  // The base chip's value of `key` as text ("32", "17", "ws"); throws InputError for a key that is
+  // not a chip parameter (its message is reported at the key's line).
+  std::function<std::string(const std::string& key)> base_value;
+  // The base chip with `overrides` ("key=value"): "" when valid, else why not.
+  std::function<std::string(const std::vector<std::string>& overrides)> check;
+
+  bool available() const { return base_value && check; }
 };
 
 struct SpaceOptions {
   bool curated = true;
   std::string variant;  // "" = every decision the file declares
   int parallelism = 0;  // the chip's parallelism factor (> 0; from the chip, the tool layer)
+  ChipAxes chip;        // needed only by spaces with chip decisions
 };
 
 class SearchSpace {
@@ -91,6 +119,11 @@ class SearchSpace {
   // "depth_multiplier=0.75 s3.0.type=fused_ibn ..." (the active decisions that differ from the
   // baseline, in decision order); "baseline" when there are none.
   std::string describe(const Genotype& g) const;
+  // True when the space (as loaded, with its variant) has chip decisions.
+  bool has_chip() const;
+  // The chip overrides of a genotype ("mac_array.rows=64", one per chip key whose option is not
+  // the baseline's, in decision order); empty: the base chip.
+  std::vector<std::string> chip_overrides(const Genotype& g) const;
   // Which decisions take effect in a genotype: false for block decisions whose block does not
   // exist at the realized depth (and for depth_multiplier when every stage it could change has its
   // depth set by a `repeats` decision).

@@ -26,8 +26,7 @@ namespace {
 const std::string kSpace = std::string(NAX_SOURCE_DIR) + "/configs/spaces/camera-classifier.yaml";
 
 std::string tmp(const std::string& name) {
-  return (fs::temp_directory_path() / ("nax_it_search_" + std::to_string(::getpid()) + "_" + name))
-      .string();
+  return nax::test::tmp_path("search", name);
 }
 
 nlohmann::json parse(const std::string& s) {

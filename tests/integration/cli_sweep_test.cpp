@@ -26,8 +26,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string tmp(const std::string& name) {
-  return (fs::temp_directory_path() / ("nax_it_sweep_" + std::to_string(::getpid()) + "_" + name))
-      .string();
+  return nax::test::tmp_path("sweep", name);
 }
 
 // 2 x 2 points: rows 8 / 64 x SRAM 2 KiB / 512 KiB (cols 32). 64x32 cannot hold a minimal tile in
@@ -75,7 +74,7 @@ TEST_CASE("nax sweep: -j 2 equals -j 1, the outputs, infeasible chips and pairs"
                     "pairs (1 refused by the lowering)") != std::string::npos);
   CHECK(lines(slurp(one + "/pareto.csv")).size() > 1);
   CHECK(r1.out.find("latency-area front over all models") != std::string::npos);
-  const auto r2 = run_nax("sweep --config " + cfg + " -j 2 --out " + two + " -q", "sw2");
+  const auto r2 = run_nax("sweep --config " + cfg + " -j 2 --no-plots --out " + two + " -q", "sw2");
   INFO(r2.err);
   REQUIRE(r2.code == 0);
   CHECK(r2.out.empty());
@@ -136,13 +135,13 @@ TEST_CASE("nax sweep: shards cover the single run, resume simulates nothing", "[
   const std::string all = tmp("all"), s0 = tmp("s0"), s1 = tmp("s1"), db = tmp("shared.db");
   for (const auto& d : {all, s0, s1}) fs::remove_all(d);
   fs::remove(db);
-  REQUIRE(run_nax("sweep --config " + cfg + " -q --out " + all, "sh").code == 0);
-  const auto a =
-      run_nax("sweep --config " + cfg + " -q --shard 0/2 --db " + db + " --out " + s0, "sh0");
+  REQUIRE(run_nax("sweep --config " + cfg + " -q --no-plots --out " + all, "sh").code == 0);
+  const auto a = run_nax(
+      "sweep --config " + cfg + " -q --shard 0/2 --db " + db + " --no-plots --out " + s0, "sh0");
   INFO(a.err);
   REQUIRE(a.code == 0);
-  const auto b =
-      run_nax("sweep --config " + cfg + " -q --shard 1/2 --db " + db + " --out " + s1, "sh1");
+  const auto b = run_nax(
+      "sweep --config " + cfg + " -q --shard 1/2 --db " + db + " --no-plots --out " + s1, "sh1");
   INFO(b.err);
   REQUIRE(b.code == 0);
   // The two shards' rows are the single run's rows.
@@ -158,8 +157,8 @@ TEST_CASE("nax sweep: shards cover the single run, resume simulates nothing", "[
   CHECK(merged == want);
 
   // The whole sweep on the shards' store: nothing simulated, the single run's table.
-  const auto m =
-      run_nax("sweep --config " + cfg + " --db " + db + " --out " + s0 + " --json -", "shm");
+  const auto m = run_nax(
+      "sweep --config " + cfg + " --db " + db + " --no-plots --out " + s0 + " --json -", "shm");
   INFO(m.err);
   REQUIRE(m.code == 0);
   CHECK(parse(m.out)["counts"]["simulated"] == 0);
@@ -178,7 +177,8 @@ TEST_CASE("nax sweep: shards cover the single run, resume simulates nothing", "[
   CHECK(run_nax("sweep merge --db " + merged_db + " " + tmp("none.db"), "mgbad").code == 2);
   CHECK(run_nax("sweep merge --db " + merged_db + " " + cfg, "mgbad2").code == 2);
   const auto mj = run_nax(
-      "sweep --config " + cfg + " --db " + merged_db + " --out " + s1 + " --json -", "mgall");
+      "sweep --config " + cfg + " --db " + merged_db + " --no-plots --out " + s1 + " --json -",
+      "mgall");
   INFO(mj.err);
   REQUIRE(mj.code == 0);
   CHECK(parse(mj.out)["counts"]["simulated"] == 0);
@@ -187,11 +187,11 @@ TEST_CASE("nax sweep: shards cover the single run, resume simulates nothing", "[
     for (const char* suf : {"", "-wal", "-shm"}) fs::remove(f + suf);
 
   // A finished sweep is refused without --resume; with it nothing is simulated again.
-  const auto again = run_nax("sweep --config " + cfg + " -q --out " + all, "sha");
+  const auto again = run_nax("sweep --config " + cfg + " -q --no-plots --out " + all, "sha");
   CHECK(again.code == 2);
   CHECK(again.err.find("--resume") != std::string::npos);
   const auto resumed =
-      run_nax("sweep --config " + cfg + " --out " + all + " --resume --json -", "shr");
+      run_nax("sweep --config " + cfg + " --no-plots --out " + all + " --resume --json -", "shr");
   INFO(resumed.err);
   REQUIRE(resumed.code == 0);
   CHECK(parse(resumed.out)["counts"]["simulated"] == 0);

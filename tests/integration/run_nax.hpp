@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -22,6 +23,13 @@ struct RunResult {
   std::string out;
   std::string err;
 };
+
+// A path in the temporary directory unique to this test process: nax_it_<prefix>_<pid>_<name>.
+inline std::string tmp_path(const std::string& prefix, const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("nax_it_" + prefix + "_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -18,6 +18,7 @@
 #include "models/ir/analysis.hpp"
 #include "nas/torch/api.hpp"
 #include "tools/nax/cli.hpp"
+#include "tools/nax/plots.hpp"
 #include "tools/nax/progress.hpp"
 #include "tools/nax/search_common.hpp"
 
@@ -25,11 +26,6 @@ namespace nax::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The source tree (this file is tools/nax/cmd_study.cpp, compiled by its absolute path).
-fs::path source_dir() {
-  return fs::path(__FILE__).parent_path().parent_path().parent_path();
-}
 
 struct CurationConfig {
   bool present = false;
@@ -610,25 +606,11 @@ void run_study(StudyOptions o) {
   // Plots and the markdown report.
   std::vector<std::string> pngs;
   if (!o.no_plots) {
-    const fs::path script = source_dir() / "tools" / "plot_study.py";
-    const std::string cmd = fmt::format("/usr/bin/python3 '{}' '{}' '{}' 2>&1", script.string(),
-                                        out + "/study.json", out);
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-      char buf[512];
-      std::string text;
-      while (fgets(buf, sizeof buf, p)) text += buf;
-      const int rc = pclose(p);
-      if (rc == 0) {
-        std::stringstream ss(text);
-        std::string line;
-        while (std::getline(ss, line))
-          if (line.size() > 4 && line.substr(line.size() - 4) == ".png")
-            pngs.push_back(fs::path(line).filename().string());
-      } else {
-        log("plots skipped (tools/plot_study.py needs /usr/bin/python3 with python3-matplotlib): " +
-            text.substr(0, 200));
-      }
-    }
+    PlotResult plots = run_plot_script("plot_study.py", {out + "/study.json", out});
+    if (plots.skipped.empty())
+      pngs = std::move(plots.pngs);
+    else
+      log("plots skipped (" + plots.skipped + ")");
   }
   std::string md = fmt::format(
       "# nax study: {}\n\n{}\n\nChip `{}` (hash {}), latency by `{}`, "

@@ -3,10 +3,18 @@
 // point is resolved and validated first (infeasible chips are recorded with the reason, not run),
 // then each (point, model) pair is simulated once into an SQLite store keyed by chip and model
 // hash. Outputs: points.csv, pareto.csv, sweep.json and the resolved base chip (base_chip.yaml) in
-// --out, a summary on the terminal.
+// --out, PNG plots of the fronts and the sensitivity there (tools/plot_sweep.py, when python3 with
+// matplotlib is installed), a summary on the terminal.
 //
-//   nax sweep --config FILE [-j N] [--shard i/n] [--db PATH] [--resume] [--out DIR] [--json PATH]
+//   nax sweep --config FILE [-j N] [--shard i/n] [--db PATH] [--resume] [--out DIR] [--no-plots]
+//             [--json PATH]
+//   nax sweep --config FILE --estimator FILE|auto [--check N] [--fit-chips K] [--fit-units U] ...
+//       every pair by a chip-aware estimator (hw/sweep/estimate.hpp,
+//       tools/nax/sweep_estimator.hpp), N points re-simulated and the error reported (check.csv;
+//       "check" in the JSON)
 //   nax sweep merge --db OUT STORE...      union of stores (shards run on other machines)
+//   mpirun -np N nax sweep --config FILE --mpi [--db PATH] [--out DIR] ...
+//       rank 0 stores and writes everything, ranks 1..N-1 simulate (tools/nax/sweep_mpi.hpp)
 //
 // Shards that share one --db (or whose stores were merged) are combined by re-running the whole
 // sweep on that store with --resume: it simulates nothing and writes the complete outputs.
@@ -19,12 +27,16 @@
 
 #include "hw/chip/chip.hpp"
 #include "hw/sweep/analysis.hpp"
+#include "hw/sweep/report.hpp"
 #include "hw/sweep/run.hpp"
 #include "hw/sweep/sweep_config.hpp"
 #include "models/common/csv.hpp"
 #include "models/common/error.hpp"
 #include "tools/nax/cli.hpp"
+#include "tools/nax/plots.hpp"
 #include "tools/nax/progress.hpp"
+#include "tools/nax/sweep_estimator.hpp"
+#include "tools/nax/sweep_mpi.hpp"
 
 namespace nax::cli {
 namespace {
@@ -38,13 +50,21 @@ struct SweepOptions {
   std::string db;
   bool resume = false;
   std::string out;
+  bool no_plots = false;
   std::string json;
   std::string progress = "auto";
   bool quiet = false;
+  bool mpi = false;       // --mpi: run under mpirun (tools/nax/sweep_mpi.hpp)
+  int mpi_ranks = 0;      // the MPI job's size, when mpirun started it
+  std::string estimator;  // chip-aware estimator file, or "auto"; "" = simulate every pair
+  int check = 24;         // points re-simulated to measure the estimator's error
+  SweepEstimatorOptions fit;
 };
 
 std::string resume_command(const SweepOptions& o) {
   std::string s = "nax sweep --config " + o.config + " --db " + o.db;
+  if (o.mpi_ranks > 0) s = fmt::format("mpirun -np {} {}", o.mpi_ranks, s);
+  if (o.mpi) s += " --mpi";
   if (o.jobs != 1) s += fmt::format(" -j {}", o.jobs);
   if (!o.shard.empty()) s += " --shard " + o.shard;
   if (!o.out.empty()) s += " --out " + o.out;
@@ -55,37 +75,8 @@ std::string num(double v) {
   return fmt::format("{}", v);
 }
 
-nlohmann::json value_json(const ParamValue& v) {
-  nlohmann::json j;
-  std::visit([&](const auto& x) { j = x; }, v);
-  return j;
-}
-
-nlohmann::json overrides_json(const sw::SweepConfig& c, const sw::Point& p) {
-  nlohmann::json j = nlohmann::json::object();
-  for (size_t a = 0; a < c.axes.size(); ++a)
-    j[c.axes[a].key] = value_json(c.axes[a].values[p.value_index[a]]);
-  return j;
-}
-
-// Latency and energy of a point for one model (m < models) or summed over all (m == models).
-struct Totals {
-  bool ok = false;
-  double latency_ms = 0, energy_uj = 0;
-};
-Totals totals(const sw::SweepRun& run, size_t p, size_t m) {
-  Totals t;
-  const size_t n = run.models.size();
-  for (size_t k = 0; k < n; ++k) {
-    if (m < n && k != m) continue;
-    const auto& r = run.results[p][k];
-    if (!r || !r->feasible) return t;
-    t.latency_ms += r->latency_ms;
-    t.energy_uj += r->energy_uj;
-  }
-  t.ok = true;
-  return t;
-}
+using sw::totals;  // hw/sweep/report.hpp
+using sw::Totals;
 
 std::string points_csv(const sw::SweepConfig& c, const sw::SweepRun& run) {
   std::string out = "point,id";
@@ -145,7 +136,6 @@ nlohmann::json sweep_json(const SweepOptions& o, const sw::SweepConfig& c, const
                           const std::vector<sw::Front>& fronts,
                           const std::vector<sw::Sensitivity>& sens, int shard_index,
                           int shard_count) {
-  const auto& pts = run.expansion.points;
   nlohmann::json j;
   j["tool_version"] = version();
   j["name"] = c.name;
@@ -154,100 +144,21 @@ nlohmann::json sweep_json(const SweepOptions& o, const sw::SweepConfig& c, const
   j["base"] = {
       {"chip", c.base}, {"name", run.expansion.base.name}, {"hash", run.expansion.base.hash}};
   j["mode"] = c.mode == sw::Mode::kZip ? "zip" : "cartesian";
-  nlohmann::json axes = nlohmann::json::array();
-  for (const auto& a : c.axes) {
-    nlohmann::json vals = nlohmann::json::array();
-    for (const auto& v : a.values) vals.push_back(value_json(v));
-    axes.push_back({{"key", a.key}, {"values", vals}});
-  }
-  j["axes"] = axes;
+  j["axes"] = sw::axes_json(c);
   nlohmann::json filters = nlohmann::json::array();
   for (const auto& f : c.filters) filters.push_back(f.text);
   j["filters"] = filters;
-  nlohmann::json models = nlohmann::json::array();
-  for (const auto& m : run.models)
-    models.push_back({{"model", m.arg}, {"name", m.name}, {"hash", m.hash}});
-  j["models"] = models;
+  j["models"] = sw::models_json(run);
   j["shard"] = fmt::format("{}/{}", shard_index, shard_count);
   j["jobs"] = o.jobs;
   j["db"] = o.db;
-  int64_t infeasible = 0;
-  for (size_t p : run.share) infeasible += pts[p].feasible ? 0 : 1;
-  j["counts"] = {{"combinations", run.expansion.combinations},
-                 {"filtered_out", run.expansion.filtered_out},
-                 {"points", pts.size()},
-                 {"points_in_shard", run.share.size()},
-                 {"infeasible_points", infeasible},
-                 {"simulated", run.simulated},
-                 {"reused", run.reused}};
+  j["counts"] = sw::counts_json(run);
   j["seconds"] = run.seconds;
   j["interrupted"] = run.interrupted;
 
-  nlohmann::json points = nlohmann::json::array();
-  for (size_t p : run.share) {
-    const sw::Point& pt = pts[p];
-    for (size_t m = 0; m < run.models.size(); ++m) {
-      nlohmann::json e = {{"point", p},
-                          {"id", pt.id},
-                          {"overrides", overrides_json(c, pt)},
-                          {"model", run.models[m].arg}};
-      const auto& r = run.results[p][m];
-      if (!pt.feasible) {
-        e["infeasible"] = pt.reason;
-      } else if (!r) {
-        e["infeasible"] = "not simulated (interrupted)";
-      } else if (!r->feasible) {
-        e["infeasible"] = r->reason;
-        e["area_mm2"] = pt.area_mm2;
-      } else {
-        e["latency_ms"] = r->latency_ms;
-        e["energy_uj"] = r->energy_uj;
-        e["area_mm2"] = pt.area_mm2;
-        e["cycles"] = r->cycles;
-        e["mac_array_utilization"] = r->mac_array_utilization;
-        e["vector_unit_utilization"] = r->vector_unit_utilization;
-        e["mac_efficiency"] = r->mac_efficiency;
-        e["dram_read_bytes"] = r->dram_read_bytes;
-        e["dram_write_bytes"] = r->dram_write_bytes;
-      }
-      points.push_back(e);
-    }
-  }
-  j["points"] = points;
-
-  nlohmann::json pareto = nlohmann::json::array();
-  for (const auto& f : fronts) {
-    size_t m = run.models.size();
-    for (size_t k = 0; k < run.models.size(); ++k)
-      if (run.models[k].arg == f.model) m = k;
-    nlohmann::json entries = nlohmann::json::array();
-    for (const auto& e : f.entries) {
-      const Totals t = totals(run, e.point, m);
-      entries.push_back({{"point", e.point},
-                         {"id", pts[e.point].id},
-                         {"overrides", overrides_json(c, pts[e.point])},
-                         {"latency_ms", t.latency_ms},
-                         {"energy_uj", t.energy_uj},
-                         {"area_mm2", pts[e.point].area_mm2}});
-    }
-    pareto.push_back({{"front", f.kind}, {"model", f.model}, {"points", entries}});
-  }
-  j["pareto"] = pareto;
-
-  nlohmann::json sj = nlohmann::json::array();
-  for (const auto& s : sens) {
-    nlohmann::json axes_j = nlohmann::json::array();
-    for (const auto& a : s.axes) {
-      axes_j.push_back({{"key", a.key},
-                        {"latency_effect", a.latency_effect},
-                        {"energy_effect", a.energy_effect},
-                        {"values", a.values},
-                        {"mean_latency_ms", a.latency_ms},
-                        {"mean_energy_uj", a.energy_uj}});
-    }
-    sj.push_back({{"model", s.model}, {"axes", axes_j}});
-  }
-  j["sensitivity"] = sj;
+  j["points"] = sw::points_json(c, run);
+  j["pareto"] = sw::pareto_json(c, run, fronts);
+  j["sensitivity"] = sw::sensitivity_json(sens);
   return j;
 }
 
@@ -320,12 +231,82 @@ void print_summary(const sw::SweepConfig& c, const sw::SweepRun& run,
   }
 }
 
+// The estimator's error on the re-simulated points (estimator sweeps).
+void print_check(const EstimatedSweep& e) {
+  std::cout << fmt::format("\nestimates by {} ({}, {})\n",
+                           e.estimator.at("file").get<std::string>(),
+                           e.estimator.at("form").get<std::string>(),
+                           e.estimator.at("chip_aware").get<bool>() ? "chip-aware" : "one chip");
+  if (e.check.is_null()) {
+    std::cout << "no check (--check 0): the estimates' error on this sweep is not measured\n";
+    return;
+  }
+  std::cout << fmt::format(
+      "check: {} points re-simulated ({} pairs simulated now, the rest from the store)\n",
+      e.check.at("points").get<size_t>(), e.check_simulated);
+  Table t({"model", "pairs", "lat MAPE", "lat max", "lat bias", "lat Spearman", "energy MAPE",
+           "energy max"},
+          {false, true, true, true, true, true, true, true});
+  auto row = [&](const std::string& name, const nlohmann::json& c) {
+    const auto& l = c.at("latency");
+    const auto& en = c.at("energy");
+    t.row({name, std::to_string(c.at("pairs").get<int64_t>()),
+           fmt::format("{:.2f}%", l.at("mape_pct").get<double>()),
+           fmt::format("{:.2f}%", l.at("max_ape_pct").get<double>()),
+           fmt::format("{:+.2f}%", l.at("bias_pct").get<double>()),
+           fmt::format("{:.3f}", l.at("spearman").get<double>()),
+           fmt::format("{:.2f}%", en.at("mape_pct").get<double>()),
+           fmt::format("{:.2f}%", en.at("max_ape_pct").get<double>())});
+  };
+  for (const auto& m : e.check.at("models")) row(m.at("model").get<std::string>(), m);
+  row("all", e.check.at("all"));
+  std::cout << t.str();
+  const auto& f = e.check.at("front");
+  std::cout << fmt::format(
+      "latency-area front of the model set over the checked points: {} of the {} estimated "
+      "front points are on the simulated front ({} points)\n",
+      f.at("estimated_on_simulated").get<size_t>(), f.at("estimated").get<size_t>(),
+      f.at("simulated").get<size_t>());
+  const int64_t refused = e.check.at("all").at("refused_by_lowering").get<int64_t>();
+  if (refused > 0)
+    std::cout << fmt::format(
+        "{} checked pairs were refused by the lowering (estimated anyway: the estimator cannot "
+        "tell)\n",
+        refused);
+}
+
 void run_sweep_command(SweepOptions o) {
   if (o.db.empty() && !o.out.empty()) o.db = o.out + "/sweep.db";
   if (o.resume && o.db.empty())
     throw InputError("--resume needs --db or --out (the store to resume)");
   int shard_index = 0, shard_count = 1;
   parse_shard(o.shard, shard_index, shard_count);
+  if (!o.estimator.empty() && shard_count > 1)
+    throw InputError(
+        "--estimator runs the whole sweep in one process (10,000 points x 3 models take seconds); "
+        "drop --shard");
+  // --mpi: ranks > 0 simulate what rank 0 hands them, and are done when it says so.
+  std::unique_ptr<MpiSweep> mpi;
+  if (o.mpi) {
+    if (!o.shard.empty())
+      throw InputError("--mpi and --shard exclude each other: an MPI job runs the whole sweep");
+    if (o.jobs != 1)
+      throw InputError(
+          "--mpi and -j exclude each other: the ranks of `mpirun -np N` are the workers");
+    if (!o.estimator.empty())
+      throw InputError("--mpi simulates every pair on the MPI ranks; drop --estimator");
+    mpi = std::make_unique<MpiSweep>(o.quiet || o.json == "-");
+    if (mpi->rank() > 0) {
+      mpi->serve(o.config);
+      return;
+    }
+    if (mpi->launched()) o.mpi_ranks = mpi->size();
+  } else if (mpi_launcher_ranks() > 1) {
+    throw InputError(fmt::format(
+        "started by mpirun as one of {} ranks without --mpi: each would run the whole sweep; add "
+        "--mpi",
+        mpi_launcher_ranks()));
+  }
   const sw::SweepConfig config = sw::load_sweep_config(o.config);
   if (!o.out.empty()) {
     std::error_code ec;
@@ -341,6 +322,7 @@ void run_sweep_command(SweepOptions o) {
   ro.simulator_id = std::string("simulator:") + version();
   const bool quiet = o.quiet || o.json == "-";
   sw::SweepRun run;
+  EstimatedSweep estimated;  // --estimator: the estimator used and the re-simulated check
   {
     StopSignals signals;
     ProgressLine line("sweep", o.progress, quiet);
@@ -351,7 +333,17 @@ void run_sweep_command(SweepOptions o) {
                   p.done >= p.total);
     };
     hooks.stop_requested = [] { return StopSignals::stop_requested(); };
-    run = sw::run_sweep(config, ro, hooks);
+    if (mpi && mpi->size() > 1) hooks.evaluate = mpi->evaluator();
+    if (o.estimator.empty()) {
+      run = sw::run_sweep(config, ro, hooks);
+    } else {
+      o.fit.jobs = o.jobs;
+      o.fit.quiet = quiet;
+      estimated =
+          run_estimated_sweep(config, o.estimator, o.fit, static_cast<size_t>(o.check), ro, hooks);
+      run = std::move(estimated.run);
+      run.interrupted = estimated.interrupted;
+    }
     line.finish();
   }
   if (run.interrupted) {
@@ -368,23 +360,42 @@ void run_sweep_command(SweepOptions o) {
     set_exit_code(128 + sig);
     return;
   }
+  // Done with MPI: the workers may exit while the outputs are written. (An interrupted run
+  // returned above: its message comes first, as mpirun may be killing every rank.)
+  if (mpi) mpi->finish();
   const auto fronts = sw::pareto_fronts(run);
   const auto sens = sw::sensitivity(config, run);
-  const nlohmann::json j = sweep_json(o, config, run, fronts, sens, shard_index, shard_count);
+  nlohmann::json j = sweep_json(o, config, run, fronts, sens, shard_index, shard_count);
+  if (!o.estimator.empty()) {
+    j["by"] = "estimator";
+    j["estimator"] = estimated.estimator;
+    j["check"] = estimated.check;
+  } else {
+    j["by"] = "simulator";
+  }
   if (!o.out.empty()) {
     write_text(points_csv(config, run), o.out + "/points.csv");
     write_text(pareto_csv(config, run, fronts), o.out + "/pareto.csv");
     write_json(j, o.out + "/sweep.json");
     write_text(hw::dump_chip(run.expansion.base), o.out + "/base_chip.yaml");
+    if (!estimated.check_csv.empty()) write_text(estimated.check_csv, o.out + "/check.csv");
   }
+  PlotResult plots;  // tools/plot_sweep.py: fronts and sensitivity as PNGs in --out
+  if (!o.out.empty() && !o.no_plots)
+    plots = run_plot_script("plot_sweep.py", {o.out + "/sweep.json", "--out", o.out});
   if (!o.json.empty()) write_json(j, o.json);
   if (!quiet) {
     print_summary(config, run, fronts, sens);
+    if (!o.estimator.empty()) print_check(estimated);
     if (!o.out.empty())
       std::cout << fmt::format(
           "\nwrote {0}/points.csv, {0}/pareto.csv, {0}/sweep.json, {0}/base_chip.yaml (store "
           "{1})\n",
           o.out, o.db);
+    std::string pngs;
+    for (const auto& f : plots.pngs) pngs += (pngs.empty() ? "" : ", ") + f;
+    if (!pngs.empty()) std::cout << "plots in " << o.out << ": " << pngs << "\n";
+    if (!plots.skipped.empty()) std::cout << "plots skipped (" << plots.skipped << ")\n";
   }
 }
 
@@ -417,12 +428,32 @@ void add_sweep_commands(CLI::App& app) {
                 "SQLite result store (default: DIR/sweep.db with --out, else in memory)");
   s->add_flag("--resume", o->resume, "continue a sweep the store already holds");
   s->add_option("--out", o->out,
-                "directory for points.csv, pareto.csv, sweep.json, base_chip.yaml");
+                "directory for points.csv, pareto.csv, sweep.json, base_chip.yaml and PNG plots");
+  s->add_flag("--no-plots", o->no_plots,
+              "skip the PNG plots (tools/plot_sweep.py, needs /usr/bin/python3 with matplotlib)");
   s->add_option("--json", o->json, "write the result as JSON to PATH ('-' for stdout)");
   s->add_option("--progress", o->progress, "progress display: auto, bar, lines or none")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
   s->add_flag("--quiet,-q", o->quiet, "no summary or progress on the terminal");
+  s->add_flag("--mpi", o->mpi,
+              "under mpirun: rank 0 keeps the store and writes the outputs, ranks 1..N-1 "
+              "simulate (not with -j or --shard)");
+  s->add_option("--estimator", o->estimator,
+                "estimate every pair with a chip-aware estimator (FILE, or auto: fit one on a "
+                "sample of the sweep's chips, cached) instead of simulating");
+  s->add_option("--check", o->check,
+                "with --estimator: points re-simulated to measure its error (random ones plus "
+                "the estimated front; 0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  s->add_option("--fit-chips", o->fit.chips,
+                "with --estimator auto: sweep chips labelled to fit the estimator")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 64));
+  s->add_option("--fit-units", o->fit.units, "with --estimator auto: labelled units per chip")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{500}, int64_t{1000000}));
   s->footer(
       "Examples:\n"
       "  nax sweep --config configs/sweeps/example.yaml -j 2 --out sweep-out\n"
@@ -431,7 +462,8 @@ void add_sweep_commands(CLI::App& app) {
       "--shard 1/2\n"
       "  nax sweep --config S.yaml --db s.db --resume --out all   # both shards' outputs, no "
       "simulation\n"
-      "  nax sweep merge --db all.db shard0.db shard1.db   # shards run with separate stores");
+      "  nax sweep merge --db all.db shard0.db shard1.db   # shards run with separate stores\n"
+      "  mpirun -np 3 nax sweep --config S.yaml --mpi --out sweep-out   # 2 simulating ranks");
   auto mg = std::make_shared<MergeOptions>();
   CLI::App* me = s->add_subcommand(
       "merge", "Merge sweep stores (shards run elsewhere) into one; then --resume writes it all");

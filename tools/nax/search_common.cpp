@@ -26,7 +26,7 @@ SearchSetup make_search_setup(const OracleSpec& o) {
     src.overrides = o.overrides;
     src.jobs = o.jobs;
     src.quiet = o.quiet;
-    s.latency = estimator_oracle(s.chip, src, &s.estimator_path);
+    s.latency = estimator_oracle(s.chip, src, &s.estimator_path, &s.estimator);
   } else {
     throw InputError("--latency: expected estimate or simulate, got '" + o.latency + "'");
   }
@@ -89,6 +89,37 @@ std::optional<int64_t> byte_budget(const std::string& t, int64_t baseline,
   return b;
 }
 
+// Area: none, base, a percentage of the base chip's area, or mm2.
+std::optional<double> area_budget(const std::string& t, const std::optional<double>& base,
+                                  const std::string& what) {
+  if (t.empty() || t == "none") return std::nullopt;
+  auto need_base = [&] {
+    if (!base || !(*base > 0))
+      throw InputError(fmt::format("{}: {} needs the base chip's area, which is unknown", what, t));
+    return *base;
+  };
+  if (t == "base") return need_base();
+  std::string num = t;
+  const bool pct = !num.empty() && num.back() == '%';
+  if (pct) num.pop_back();
+  if (!pct && num.size() > 3 && num.compare(num.size() - 3, 3, "mm2") == 0)
+    num.resize(num.size() - 3);
+  double v = -1;
+  try {
+    size_t pos = 0;
+    v = std::stod(num, &pos);
+    if (pos != num.size()) v = -1;
+  } catch (const std::exception&) {
+    v = -1;
+  }
+  if (!(v > 0) || !std::isfinite(v))
+    throw InputError(fmt::format(
+        "{}: expected 'none', 'base' (the base chip's area), a percentage of it ('90%') or mm2 "
+        "('3.1', '3.1mm2'), got '{}'",
+        what, t));
+  return pct ? need_base() * v / 100 : v;
+}
+
 }  // namespace
 
 search::Constraints resolve_constraints(const ConstraintSpec& c, const search::Metrics& baseline,
@@ -117,6 +148,7 @@ search::Constraints resolve_constraints(const ConstraintSpec& c, const search::M
       byte_budget(c.max_peak_activation_bytes, baseline.peak_activation_bytes,
                   what + ": max_peak_activation_bytes");
   r.min_macs = byte_budget(c.min_macs, baseline.macs, what + ": min_macs");
+  r.max_area_mm2 = area_budget(c.max_area, baseline.area_mm2, what + ": max_area");
   r.weights_fit_sram = c.weights_fit_sram;
   return r;
 }
@@ -131,9 +163,10 @@ search::SearchOutcome run_search(search::Searcher& s, const std::string& prefix,
     if (first_done < 0) first_done = p.done - p.evaluated;
     std::string best = "none feasible yet";
     if (p.best) {
-      best = objective == search::Objective::kScore ? fmt::format("best score {:.4g}", -*p.best)
-             : objective == search::Objective::kLatency
-                 ? fmt::format("best {:.4f} ms", *p.best)
+      best = objective == search::Objective::kScore     ? fmt::format("best score {:.4g}", -*p.best)
+             : objective == search::Objective::kLatency ? fmt::format("best {:.4f} ms", *p.best)
+             : objective == search::Objective::kEnergy
+                 ? fmt::format("best {:.1f} uJ", *p.best)
                  : fmt::format("best {}", bytes_str(static_cast<int64_t>(*p.best)));
     }
     line.update(p.budget > 0 ? static_cast<double>(p.done) / p.budget : 1.0,
@@ -179,6 +212,11 @@ nlohmann::json reported_json(const Reported& r, const Reported& baseline) {
   j["score"] = m.score ? nlohmann::json(*m.score) : nlohmann::json();
   if (m.score_sd) j["score_sd"] = *m.score_sd;
   j["simulated_latency_ms"] = r.simulated_ms ? nlohmann::json(*r.simulated_ms) : nlohmann::json();
+  j["energy_uj"] = m.energy_uj ? nlohmann::json(*m.energy_uj) : nlohmann::json();
+  j["simulated_energy_uj"] =
+      r.simulated_energy_uj ? nlohmann::json(*r.simulated_energy_uj) : nlohmann::json();
+  j["area_mm2"] = m.area_mm2 ? nlohmann::json(*m.area_mm2) : nlohmann::json();
+  if (!r.chip.is_null()) j["chip"] = r.chip;
   // The reduction is measured on the simulated latencies when both exist (the rule:
   // every reported number re-simulated), else on the search's own latency.
   const bool sim = r.simulated_ms && baseline_simulated_ms && *baseline_simulated_ms > 0;

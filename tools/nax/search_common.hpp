@@ -30,7 +30,8 @@ struct SearchSetup {
   std::unique_ptr<search::LatencyOracle> latency;    // what the search uses
   std::unique_ptr<search::LatencyOracle> simulator;  // re-simulation (may be the same kind)
   search::ChipLimits limits;
-  std::string estimator_path;  // "" when latency is simulated
+  std::string estimator_path;                       // "" when latency is simulated
+  std::shared_ptr<const est::Estimator> estimator;  // nullptr when latency is simulated
 };
 SearchSetup make_search_setup(const OracleSpec& o);
 
@@ -44,6 +45,9 @@ struct ConstraintSpec {
   std::string max_peak_activation_bytes = "none";
   std::string min_macs = "none";  // "none", "100%" (of the baseline's) or a number
   bool weights_fit_sram = false;
+  // Chip area: "none", "base" (the base chip's area, the baseline's chip), "90%" (of it) or mm2
+  // ("3.1", "3.1mm2").
+  std::string max_area = "none";
 };
 // Throws InputError naming `what` (the option or file key) for a malformed text.
 search::Constraints resolve_constraints(const ConstraintSpec& c, const search::Metrics& baseline,
@@ -59,6 +63,8 @@ struct Reported {
   std::string model_name;
   search::Metrics metrics;
   std::optional<double> simulated_ms;
+  std::optional<double> simulated_energy_uj;
+  nlohmann::json chip;  // joint searches: the candidate's chip (name, hash, overrides, area_mm2)
   std::string model_path, onnx_path;
   std::string describe;  // the decisions that differ from the baseline
 };
@@ -66,7 +72,8 @@ struct Reported {
 // (simulated latency vs the baseline's when both are simulated, else the search's latency),
 // estimated_reduction_pct, estimate_error_pct, score, params, param_bytes,
 // peak_activation_bytes, macs, param_reduction_pct, peak_activation_reduction_pct, changes,
-// model_path, onnx_path.
+// model_path, onnx_path, energy_uj (the search's, when measured), simulated_energy_uj, area_mm2,
+// and chip (when set).
 nlohmann::json reported_json(const Reported& r, const Reported& baseline);
 
 // Writes <dir>/<name>.yaml and <dir>/<name>.onnx (shape-only weights) of a model.

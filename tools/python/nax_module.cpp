@@ -1,6 +1,6 @@
-// The `nax` Python module (pybind11): chips, models, simulation, estimation and search results as
-// plain Python objects (dicts and lists of dicts, ready for pandas.DataFrame), over the same
-// libraries as the `nax` binary. Built by CMake against Debian's /usr/bin/python3 as
+// The `nax` Python module (pybind11): chips, models, simulation, estimation, chip sweeps and search
+// results as plain Python objects (dicts and lists of dicts, ready for pandas.DataFrame), over the
+// same libraries as the `nax` binary. Built by CMake against Debian's /usr/bin/python3 as
 // build/tools/python/nax.cpython-*.so; `PYTHONPATH=build/tools/python python3 -c "import nax"`.
 //
 // Errors: nax's InputError (bad input: file, line, what was expected) becomes ValueError, any
@@ -11,12 +11,18 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hw/chip/chip.hpp"
 #include "hw/lower/lower.hpp"
 #include "hw/sim/simulator.hpp"
+#include "hw/sweep/analysis.hpp"
+#include "hw/sweep/report.hpp"
+#include "hw/sweep/run.hpp"
+#include "hw/sweep/sweep_config.hpp"
 #include "hw/traces/chip_features.hpp"
 #include "models/common/error.hpp"
 #include "models/common/sqlite_db.hpp"
@@ -30,10 +36,12 @@ using nlohmann::json;
 
 namespace {
 
-// nlohmann::json -> Python objects, through the json module (exact for every JSON value).
+// nlohmann::json -> Python objects, through the json module (exact for every JSON value). The
+// function is kept for the process's life and never released: a static py::object would be
+// destroyed after the interpreter has finalised (an abort at exit once e.g. pandas is imported).
 py::object to_python(const json& j) {
-  static py::object loads = py::module_::import("json").attr("loads");
-  return loads(j.dump());
+  static const py::object* loads = new py::object(py::module_::import("json").attr("loads"));
+  return (*loads)(j.dump());
 }
 
 json chip_json(const nax::hw::ChipParams& c) {
@@ -167,6 +175,80 @@ py::object search_results(const std::string& db_path) {
   return to_python(rows);
 }
 
+// A sweep.json entry as one flat row: its `overrides` ({"mac_array.rows": 16, ...}) become columns
+// named by the chip key, so a list of rows is a pandas.DataFrame as it is.
+json flat_row(json e) {
+  if (e.contains("overrides")) {
+    for (const auto& [key, value] : e["overrides"].items()) e[key] = value;
+    e.erase("overrides");
+  }
+  return e;
+}
+
+// `nax sweep` in this process (hw/sweep/run.hpp), its points, fronts and sensitivity as the rows
+// of sweep.json (hw/sweep/report.hpp), flattened. Ctrl-C stops it (the finished pairs stay in
+// the store) and raises KeyboardInterrupt. The GIL stays held: the simulator is one per process
+// and must not run from two Python threads at once.
+//
+// No sweep_results(db): a store holds results by chip and model hash (and each chip's YAML), not
+// the axes, the points' order, the filters or the invalid chips, so it cannot be read back as a
+// sweep without its description; sweep(config, db=path, resume=True) reads it simulating nothing.
+py::object sweep(const std::string& config_path, int jobs, const std::optional<std::string>& db,
+                 bool resume, const std::optional<std::pair<int, int>>& shard) {
+  namespace sw = nax::hw::sweep;
+  const sw::SweepConfig config = sw::load_sweep_config(config_path);
+  sw::RunOptions o;
+  o.jobs = jobs;
+  o.db = db.value_or("");
+  o.resume = resume;
+  if (shard) {
+    o.shard_index = shard->first;
+    o.shard_count = shard->second;
+  }
+  o.simulator_id = std::string("simulator:") + NAX_VERSION;  // as `nax sweep`: stores are shared
+  sw::RunHooks hooks;
+  bool interrupted_by_python = false;
+  hooks.stop_requested = [&] {
+    if (PyErr_CheckSignals() != 0) interrupted_by_python = true;
+    return interrupted_by_python;
+  };
+  const sw::SweepRun run = sw::run_sweep(config, o, hooks);
+  if (interrupted_by_python) throw py::error_already_set();
+  const auto fronts = sw::pareto_fronts(run);
+  json points = json::array();
+  for (const auto& e : sw::points_json(config, run)) {
+    json row = flat_row(e);
+    row["feasible"] = !row.contains("infeasible");
+    points.push_back(std::move(row));
+  }
+  json pareto = json::array();
+  for (const auto& f : sw::pareto_json(config, run, fronts)) {
+    for (const auto& e : f["points"]) {
+      json row = flat_row(e);
+      row["front"] = f["front"];
+      row["model"] = f["model"];
+      pareto.push_back(std::move(row));
+    }
+  }
+  json sensitivity = json::array();
+  for (const auto& s : sw::sensitivity_json(sw::sensitivity(config, run))) {
+    for (json a : s["axes"]) {
+      a["model"] = s["model"];
+      sensitivity.push_back(std::move(a));
+    }
+  }
+  return to_python({{"name", config.name},
+                    {"sweep_hash", config.hash},
+                    {"axes", sw::axes_json(config)},
+                    {"models", sw::models_json(run)},
+                    {"counts", sw::counts_json(run)},
+                    {"seconds", run.seconds},
+                    {"interrupted", run.interrupted},
+                    {"points", points},
+                    {"pareto", pareto},
+                    {"sensitivity", sensitivity}});
+}
+
 }  // namespace
 
 PYBIND11_MODULE(nax, m) {
@@ -198,6 +280,14 @@ PYBIND11_MODULE(nax, m) {
   m.def("estimate", &estimate, py::arg("model"), py::arg("estimator"), py::arg("chip") = "",
         py::arg("overrides") = std::vector<std::string>{},
         "a model's latency from an estimator file (`nax fit`): dict with latency_ms and units");
+  m.def("sweep", &sweep, py::arg("config"), py::arg("jobs") = 1, py::arg("db") = py::none(),
+        py::arg("resume") = false, py::arg("shard") = py::none(),
+        "runs a chip sweep (configs/sweeps/*.yaml, as `nax sweep`; db: SQLite store path, None = "
+        "in memory; shard: (index, count)): dict with points (one row per point x model: the axis "
+        "values as columns, latency_ms, energy_uj, area_mm2, cycles, utilisations, DRAM bytes, or "
+        "infeasible with the reason), pareto (one row per front point: front, model, axis values, "
+        "latency_ms, energy_uj, area_mm2), sensitivity (one row per model x axis), axes, models, "
+        "counts; lists of dicts, ready for pandas.DataFrame");
   m.def("search_results", &search_results, py::arg("db"),
         "every step of the runs in a `nax search` / `nax study` store: list of dicts");
 }
