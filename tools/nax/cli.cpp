@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -136,7 +137,10 @@ double run_self(const std::vector<std::string>& args, bool keep_stderr) {
     _exit(127);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
+  // A signal (Ctrl-C reaches the child too) interrupts the wait: wait on for the child's status.
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw Error("waitpid failed");
+  }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw Error("subprocess `nax " + (args.empty() ? std::string() : args.front()) +
                 " ...` failed");

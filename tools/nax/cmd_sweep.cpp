@@ -68,6 +68,11 @@ std::string resume_command(const SweepOptions& o) {
   if (o.jobs != 1) s += fmt::format(" -j {}", o.jobs);
   if (!o.shard.empty()) s += " --shard " + o.shard;
   if (!o.out.empty()) s += " --out " + o.out;
+  if (!o.estimator.empty())  // the check's simulations are reused from the store without it
+    return s + fmt::format(" --estimator {} --check {}", o.estimator, o.check) +
+           (o.estimator == "auto"
+                ? fmt::format(" --fit-chips {} --fit-units {}", o.fit.chips, o.fit.units)
+                : std::string());
   return s + " --resume";
 }
 
@@ -352,6 +357,16 @@ void run_sweep_command(SweepOptions o) {
       std::cerr << fmt::format(
           "nax: interrupted after {} simulated pairs; nothing kept (no --db or --out)\n",
           run.simulated);
+    } else if (estimated.fit_interrupted) {
+      std::cerr << fmt::format(
+          "nax: interrupted while fitting the sweep's estimator (the labelled units are kept and "
+          "the next run resumes them); continue with:\n  {}\n",
+          resume_command(o));
+    } else if (!o.estimator.empty()) {
+      std::cerr << fmt::format(
+          "nax: interrupted: {} simulated pairs of the check committed to {} (estimates take "
+          "seconds and are not stored); continue with:\n  {}\n",
+          estimated.check_simulated, o.db, resume_command(o));
     } else {
       std::cerr << fmt::format(
           "nax: interrupted: {} pairs of this run committed to {}; continue with:\n  {}\n",

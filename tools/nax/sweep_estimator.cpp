@@ -18,6 +18,7 @@
 #include "models/estimate/estimator.hpp"
 #include "tools/nax/cli.hpp"
 #include "tools/nax/oracles.hpp"
+#include "tools/nax/progress.hpp"
 
 namespace nax::cli {
 
@@ -25,6 +26,18 @@ namespace sw = hw::sweep;
 
 namespace {
 constexpr uint64_t kSampleSeed = 11;
+
+// A labelling or fitting step in a child process; Ctrl-C reaches the child too, and then the
+// step's failure is the interruption (FitInterrupted), not an error.
+void run_step(const std::vector<std::string>& args, bool keep_stderr) {
+  try {
+    run_self(args, keep_stderr);
+  } catch (const Error&) {
+    if (StopSignals::stop_requested()) throw FitInterrupted();
+    throw;
+  }
+}
+
 }  // namespace
 
 std::vector<size_t> sample_chips(const sw::Expansion& expansion, size_t n) {
@@ -125,12 +138,12 @@ std::string sweep_estimator(const sw::Expansion& expansion, const SweepEstimator
     if (!o.quiet)
       std::cerr << fmt::format("nax: labelling chip {}/{}: {}\n", k + 1, sample.size(),
                                sw::point_label(p));
-    run_self(traces, !o.quiet);
+    run_step(traces, !o.quiet);
     fit.insert(fit.end(), {"--db", db});
   }
   fit.insert(fit.end(), {"--holdout-chip", expansion.points[sample.back()].id});
   if (!o.quiet) std::cerr << "nax: fitting (held-out chip: the last one labelled)\n";
-  run_self(fit, !o.quiet);
+  run_step(fit, !o.quiet);
   fs::rename(path + ".tmp", path);
   return path;
 }
@@ -144,8 +157,15 @@ EstimatedSweep run_estimated_sweep(const sw::SweepConfig& config, const std::str
                                    sw::RunOptions ro, const sw::RunHooks& hooks) {
   EstimatedSweep out;
   sw::Expansion expansion = sw::expand_points(config);
-  const std::string path =
-      estimator_arg == "auto" ? sweep_estimator(expansion, fit) : estimator_arg;
+  std::string path = estimator_arg;
+  if (estimator_arg == "auto") {
+    try {
+      path = sweep_estimator(expansion, fit);
+    } catch (const FitInterrupted&) {
+      out.interrupted = out.fit_interrupted = true;
+      return out;
+    }
+  }
   const est::Estimator estimator = est::Estimator::load(path);
   out.estimator = {{"file", path},
                    {"hash", content_hash(read_text_file(path, int64_t{256} << 20))},

@@ -33,6 +33,10 @@ struct SweepEstimatorOptions {
 // Indices of the sampled points (in choice order; the last is the held-out chip).
 std::vector<size_t> sample_chips(const hw::sweep::Expansion& expansion, size_t n);
 
+// Thrown by sweep_estimator when Ctrl-C (or SIGTERM) stopped its labelling or fitting; what was
+// labelled stays in the cache and the next run resumes it.
+struct FitInterrupted {};
+
 // The estimator file for `expansion` (fitted when the cache does not hold it). Throws InputError
 // when the sweep has fewer than two feasible chips.
 std::string sweep_estimator(const hw::sweep::Expansion& expansion,
@@ -46,7 +50,8 @@ struct EstimatedSweep {
   nlohmann::json estimator;  // file, content hash, form, training chips
   nlohmann::json check;      // hw::sweep::check_report; null without a check
   std::string check_csv;     // the checked pairs
-  bool interrupted = false;  // during the estimates or the check
+  bool interrupted = false;  // during the fit, the estimates or the check
+  bool fit_interrupted = false;
   int64_t check_simulated = 0;
 };
 EstimatedSweep run_estimated_sweep(const hw::sweep::SweepConfig& config,
