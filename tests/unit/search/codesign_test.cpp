@@ -22,6 +22,7 @@
 #include "models/common/error.hpp"
 #include "models/ir/analysis.hpp"
 #include "nas/search/driver.hpp"
+#include "tests/unit/search/temp_dir.hpp"
 
 using namespace nax;
 using namespace nax::search;
@@ -31,21 +32,7 @@ namespace {
 
 const std::string kModel = std::string(NAX_SOURCE_DIR) + "/configs/models/camera_classifier.yaml";
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             ("nax_codesign_test_" + name + "_" + std::to_string(getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& file, const std::string& text) const {
-    const std::string p = (path / file).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-};
+using test::TempDir;  // tests/unit/search/temp_dir.hpp
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -268,7 +255,7 @@ SearchConfig config(int budget) {
 }  // namespace
 
 TEST_CASE("space: chip decisions: options, baseline, ties, overrides, variants", "[space]") {
-  TempDir dir("parse");
+  TempDir dir("codesign_test_parse");
   const std::string path = dir.write("space.yaml", kSpace);
   const SearchSpace s = SearchSpace::load(path, opts());
   REQUIRE(s.has_chip());
@@ -354,7 +341,7 @@ TEST_CASE("space: the shipped co-design space loads with the default chip's chec
 }
 
 TEST_CASE("space: chip decision errors name the file, the line and what was expected", "[space]") {
-  TempDir dir("errors");
+  TempDir dir("codesign_test_errors");
   const std::string file = (dir.path / "space.yaml").string();
   auto load_text = [&](const std::string& chip) {
     dir.write("space.yaml", kHead + "stages:\n  s1: {type: [ibn, fused_ibn]}\nchip:\n" + chip);
@@ -408,7 +395,7 @@ TEST_CASE("space: chip decision errors name the file, the line and what was expe
 
 TEST_CASE("search: each candidate runs on its chip; the cache keys on the resolved chip",
           "[search]") {
-  TempDir dir("cache");
+  TempDir dir("codesign_test_cache");
   const SearchSpace s = joint_space(dir, "joint");
   FakeChips chips;
   const std::string db = (dir.path / "cache.db").string();
@@ -446,7 +433,7 @@ TEST_CASE("search: each candidate runs on its chip; the cache keys on the resolv
 
 TEST_CASE("search: joint search under an area budget finds a better chip than the base",
           "[search]") {
-  TempDir dir("joint");
+  TempDir dir("codesign_test_joint");
   FakeChips net_chips, joint_chips;
   const SearchSpace net = joint_space(dir, "net");
   const SearchSpace joint = joint_space(dir, "joint");
@@ -512,7 +499,7 @@ TEST_CASE("search: joint search under an area budget finds a better chip than th
 
 TEST_CASE("search: chip decisions need a chip provider; energy needs an oracle that measures it",
           "[search]") {
-  TempDir dir("refuse");
+  TempDir dir("codesign_test_refuse");
   const SearchSpace joint = joint_space(dir, "joint");
   FakeChips chips;
   FakeOracle oracle(FakeChip{}, &chips.calls, false);
@@ -539,7 +526,7 @@ TEST_CASE("search: chip decisions need a chip provider; energy needs an oracle t
 
 TEST_CASE("evolution: start_free draws the chip decisions of the initial population at random",
           "[search]") {
-  TempDir dir("start");
+  TempDir dir("codesign_test_start");
   const SearchSpace joint = joint_space(dir, "joint");
   AlgorithmOptions o;
   o.population = 12;

@@ -14,6 +14,7 @@
 #include "models/ir/analysis.hpp"
 #include "models/model_source.hpp"
 #include "nas/search/space.hpp"
+#include "tests/unit/search/temp_dir.hpp"
 
 using namespace nax;
 using namespace nax::search;
@@ -95,21 +96,7 @@ std::string param(const spec::ModelSpec& m, const std::string& block, const std:
   return format_value(ps.entry(key).value);
 }
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             ("nax_space_test_" + name + "_" + std::to_string(getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& file, const std::string& text) const {
-    const std::string p = (path / file).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-};
+using test::TempDir;  // tests/unit/search/temp_dir.hpp
 
 const char* const kSmallModel = R"(name: small
 input: {channels: 3, height: 32, width: 32}
@@ -430,7 +417,7 @@ TEST_CASE("space: variants keep only their groups' decisions", "[space]") {
 }
 
 TEST_CASE("space: a base model YAML relative to the space file", "[space]") {
-  TempDir dir("relative");
+  TempDir dir("space_test_relative");
   fs::create_directories(dir.path / "models");
   fs::create_directories(dir.path / "spaces");
   dir.write("models/small.yaml", kSmallModel);
@@ -459,7 +446,7 @@ stages:
 }
 
 TEST_CASE("space: errors name the file, the line and what was expected", "[space]") {
-  TempDir dir("errors");
+  TempDir dir("space_test_errors");
   dir.write("small.yaml", kSmallModel);
   auto load_text = [&](const std::string& text, const std::string& variant = "") {
     const std::string path = dir.write("space.yaml", text);
