@@ -431,9 +431,9 @@ void run_merge(const MergeOptions& o) {
 
 void add_sweep_commands(CLI::App& app) {
   auto o = std::make_shared<SweepOptions>();
-  CLI::App* s = app.add_subcommand(
-      "sweep",
-      "Chip co-design sweep: simulate chip variants x models; Pareto fronts and sensitivity");
+  CLI::App* s = app.add_subcommand("sweep",
+                                   "Chip co-design sweep: simulate (or estimate) chip variants x "
+                                   "models; Pareto fronts, sensitivity, plots");
   s->add_option("--config", o->config, "sweep description (configs/sweeps/*.yaml); required");
   s->add_option("-j,--jobs", o->jobs, "worker processes")
       ->capture_default_str()
@@ -478,7 +478,9 @@ void add_sweep_commands(CLI::App& app) {
       "  nax sweep --config S.yaml --db s.db --resume --out all   # both shards' outputs, no "
       "simulation\n"
       "  nax sweep merge --db all.db shard0.db shard1.db   # shards run with separate stores\n"
-      "  mpirun -np 3 nax sweep --config S.yaml --mpi --out sweep-out   # 2 simulating ranks");
+      "  mpirun -np 3 nax sweep --config S.yaml --mpi --out sweep-out   # 2 simulating ranks\n"
+      "  nax sweep --config configs/sweeps/large.yaml --estimator auto -j 2 --out large   # "
+      "estimated, checked");
   auto mg = std::make_shared<MergeOptions>();
   CLI::App* me = s->add_subcommand(
       "merge", "Merge sweep stores (shards run elsewhere) into one; then --resume writes it all");
