@@ -14,6 +14,20 @@ double effect(const std::vector<double>& means) {
 
 }  // namespace
 
+Totals totals(const SweepRun& run, size_t p, size_t m) {
+  Totals t;
+  const size_t n = run.models.size();
+  for (size_t k = 0; k < n; ++k) {
+    if (m < n && k != m) continue;
+    const auto& r = run.results[p][k];
+    if (!r || !r->feasible) return t;
+    t.latency_ms += r->latency_ms;
+    t.energy_uj += r->energy_uj;
+  }
+  t.ok = true;
+  return t;
+}
+
 std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& xy) {
   std::vector<size_t> order(xy.size());
   std::iota(order.begin(), order.end(), 0);
@@ -39,22 +53,11 @@ std::vector<Front> pareto_fronts(const SweepRun& run) {
     for (size_t p : run.share) {
       const Point& pt = run.expansion.points[p];
       if (!pt.feasible) continue;
-      double l = 0, e = 0;
-      bool ok = true;
-      for (size_t k = 0; k < n_models; ++k) {
-        if (m < n_models && k != m) continue;
-        const auto& r = run.results[p][k];
-        if (!r || !r->feasible) {
-          ok = false;
-          break;
-        }
-        l += r->latency_ms;
-        e += r->energy_uj;
-      }
-      if (!ok) continue;
+      const Totals t = totals(run, p, m);
+      if (!t.ok) continue;
       ids.push_back(p);
-      lat.push_back(l);
-      energy.push_back(e);
+      lat.push_back(t.latency_ms);
+      energy.push_back(t.energy_uj);
       area.push_back(pt.area_mm2);
     }
     const std::string model = m < n_models ? run.models[m].arg : "all";
@@ -63,7 +66,7 @@ std::vector<Front> pareto_fronts(const SweepRun& run) {
       std::vector<std::pair<double, double>> xy;
       for (size_t i = 0; i < ids.size(); ++i)
         xy.emplace_back(la ? lat[i] : energy[i], la ? area[i] : lat[i]);
-      Front f{kind, model, {}};
+      Front f{kind, model, m, {}};
       for (size_t i : pareto_front(xy)) f.entries.push_back({ids[i], xy[i].first, xy[i].second});
       out.push_back(std::move(f));
     }

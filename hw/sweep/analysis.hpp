@@ -22,6 +22,14 @@
 
 namespace nax::hw::sweep {
 
+// Latency and energy of a point for one model (m < models) or summed over all (m == models); `ok`
+// only when every model counted has a feasible result on the point.
+struct Totals {
+  bool ok = false;
+  double latency_ms = 0, energy_uj = 0;
+};
+Totals totals(const SweepRun& run, size_t point, size_t model);
+
 // Indices of the non-dominated entries of `xy` (minimise both), sorted by x then index.
 std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& xy);
 
@@ -31,9 +39,10 @@ struct FrontEntry {
 };
 
 struct Front {
-  std::string kind;   // "latency_area" (x latency_ms, y area_mm2) or "energy_latency" (x
-                      // energy_uj, y latency_ms)
-  std::string model;  // a model's config argument, or "all"
+  std::string kind;        // "latency_area" (x latency_ms, y area_mm2) or "energy_latency" (x
+                           // energy_uj, y latency_ms)
+  std::string model;       // a model's config argument, or "all"
+  size_t model_index = 0;  // into run.models; run.models.size() for "all" (as `totals` takes it)
   std::vector<FrontEntry> entries;
 };
 

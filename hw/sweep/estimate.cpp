@@ -23,13 +23,6 @@ double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-bool on_array(const est::LayerGeom& g, const ChipParams& chip) {
-  using ir::OpKind;
-  if (g.kind == OpKind::kFullyConnected) return true;
-  if (g.kind != OpKind::kConv2d) return false;
-  return !(g.depthwise && chip.depthwise_on == DepthwiseMapping::kVectorUnit);
-}
-
 int64_t ceil_div(int64_t a, int64_t b) {
   return b > 0 ? (a + b - 1) / b : 0;
 }
@@ -45,10 +38,10 @@ int64_t ceil_div(int64_t a, int64_t b) {
 struct SramBytes {
   double read = 0, write = 0;
 };
-SramBytes layer_sram(const est::LayerGeom& g, const ChipParams& chip, const est::ChipFeatures& cf) {
+SramBytes layer_sram(const est::LayerGeom& g, const est::ChipFeatures& cf) {
   const double ab = cf.act_bytes, wb = cf.weight_bytes, acc = cf.acc_bytes;
   SramBytes s;
-  if (!on_array(g, chip)) {
+  if (!est::on_array(g, cf)) {
     const double inputs = g.kind == ir::OpKind::kAdd ? 2.0 : 1.0;
     s.read = inputs * static_cast<double>(g.in_elems()) * ab + static_cast<double>(g.params) * wb;
     s.write = static_cast<double>(g.out_elems()) * ab;
@@ -59,25 +52,25 @@ SramBytes layer_sram(const est::LayerGeom& g, const ChipParams& chip, const est:
   const int64_t k = fc ? g.cin : int64_t{g.kh} * g.kw * (g.cin / groups);
   const int64_t m = fc ? g.cout : g.cout / groups;
   const int64_t n = fc ? g.n : g.n * g.oh * g.ow;
-  const int64_t rows = chip.mac_array.rows, cols = chip.mac_array.cols;
+  const int64_t rows = cf.rows, cols = cf.cols;
   const double G = static_cast<double>(groups), K = static_cast<double>(k),
                M = static_cast<double>(m), N = static_cast<double>(n);
-  switch (chip.mac_array.dataflow) {
-    case Dataflow::kWeightStationary: {
+  switch (cf.dataflow) {
+    case est::DataflowKind::kWs: {
       const double rf = static_cast<double>(ceil_div(k, rows));
       const double cfo = static_cast<double>(ceil_div(m, cols));
       s.read = G * (N * K * ab * cfo + K * M * wb + N * M * acc * (rf - 1));
       s.write = G * N * M * (acc * (rf - 1) + ab);
       break;
     }
-    case Dataflow::kOutputStationary: {
+    case est::DataflowKind::kOs: {
       const double rf = static_cast<double>(ceil_div(n, rows));
       const double cfo = static_cast<double>(ceil_div(m, cols));
       s.read = G * (K * N * ab * cfo + K * M * wb * rf);
       s.write = G * N * M * ab;
       break;
     }
-    case Dataflow::kInputStationary: {
+    case est::DataflowKind::kIs: {
       const double rf = static_cast<double>(ceil_div(k, rows));
       const double cfo = static_cast<double>(ceil_div(n, cols));
       s.read = G * (M * K * wb * cfo + K * N * ab + N * M * acc * (rf - 1));
@@ -91,8 +84,8 @@ SramBytes layer_sram(const est::LayerGeom& g, const ChipParams& chip, const est:
 }  // namespace
 
 PairResult estimate_pair(const est::Estimator& estimator, const ChipParams& chip,
-                         const ir::Graph& graph, est::GraphScanner& scanner) {
-  const est::ChipFeatures cf = chip_features(chip);
+                         const est::ChipFeatures& cf, const ir::Graph& graph,
+                         est::GraphScanner& scanner) {
   scanner.scan(graph, cf);
   const double bw = cf.dma_bytes_per_cycle();
   double cycles = 0, array_busy = 0, vector_busy = 0;
@@ -100,9 +93,9 @@ PairResult estimate_pair(const est::Estimator& estimator, const ChipParams& chip
   double array_macs = 0, vector_ops = 0, macs = 0;
   double f[est::kNumHwFeatures];
   for (const est::ScannedUnit& u : scanner.units()) {
-    const double c = estimator.predict(u.geom, u.context, cf);
-    cycles += c;
     est::hw_features(u.geom, u.context, cf, f);
+    const double c = estimator.predict_features(u.geom.type, f, cf);
+    cycles += c;
     array_busy += std::min(c, f[est::kFArrayCycles]);
     vector_busy += std::min(c, f[est::kFVectorCycles]);
     // DRAM: what leaves the chip is written (outputs, half of each spill), the rest read.
@@ -114,13 +107,13 @@ PairResult estimate_pair(const est::Estimator& estimator, const ChipParams& chip
     for (int i = 0; i < u.geom.num_layers; ++i) {
       const est::LayerGeom& g = u.geom.layers[i];
       macs += static_cast<double>(g.macs);
-      if (on_array(g, chip)) {
+      if (est::on_array(g, cf)) {
         array_macs += static_cast<double>(g.macs);
       } else {
         vector_ops += static_cast<double>(g.macs);
       }
       vector_ops += static_cast<double>(g.vector_ops);
-      const SramBytes sb = layer_sram(g, chip, cf);
+      const SramBytes sb = layer_sram(g, cf);
       sram_read += sb.read;
       sram_write += sb.write;
     }
@@ -175,8 +168,10 @@ SweepRun estimate_sweep(const SweepConfig& config, const est::Estimator& estimat
   auto last = Clock::now();
   for (const Point& p : points) {
     if (!p.feasible) continue;
+    const est::ChipFeatures features = chip_features(*p.chip);
     for (size_t m = 0; m < n_models; ++m) {
-      run.results[p.index][m] = estimate_pair(estimator, *p.chip, run.models[m].graph, scanner);
+      run.results[p.index][m] =
+          estimate_pair(estimator, *p.chip, features, run.models[m].graph, scanner);
       ++run.simulated;
       ++progress.done;
       ++progress.session;
@@ -253,15 +248,19 @@ nlohmann::json compared_json(const Compared& c) {
             {"spearman", en.spearman}}}};
 }
 
-// Both runs restricted to `points`: a copy of `run` whose share is `points`.
-SweepRun restricted(const SweepRun& run, const std::vector<size_t>& points) {
-  SweepRun r;
-  r.expansion = run.expansion;
-  r.models = {};
-  for (const auto& m : run.models) r.models.push_back({m.arg, m.name, m.hash, {}});
-  r.share = points;
-  r.results = run.results;
-  return r;
+// The latency-area front of the model set ("all", as pareto_fronts builds it) over `points`.
+std::set<size_t> front_over(const SweepRun& run, const std::vector<size_t>& points) {
+  std::vector<size_t> ids;
+  std::vector<std::pair<double, double>> xy;
+  for (size_t p : points) {
+    const Totals t = totals(run, p, run.models.size());
+    if (!run.expansion.points[p].feasible || !t.ok) continue;
+    ids.push_back(p);
+    xy.emplace_back(t.latency_ms, run.expansion.points[p].area_mm2);
+  }
+  std::set<size_t> out;
+  for (size_t i : pareto_front(xy)) out.insert(ids[i]);
+  return out;
 }
 
 }  // namespace
@@ -298,14 +297,8 @@ nlohmann::json check_report(const SweepRun& estimated, const SweepRun& simulated
   j["models"] = models;
   j["all"] = compared_json(per[n_models]);
   // The estimated and simulated latency-area fronts of the model set over the checked points.
-  auto front_of = [&](const SweepRun& run) {
-    std::set<size_t> out;
-    for (const Front& f : pareto_fronts(restricted(run, points)))
-      if (f.kind == "latency_area" && f.model == "all")
-        for (const FrontEntry& e : f.entries) out.insert(e.point);
-    return out;
-  };
-  const std::set<size_t> est_front = front_of(estimated), sim_front = front_of(simulated);
+  const std::set<size_t> est_front = front_over(estimated, points),
+                         sim_front = front_over(simulated, points);
   size_t agree = 0;
   for (size_t p : est_front) agree += sim_front.count(p);
   j["front"] = {{"estimated", est_front.size()},

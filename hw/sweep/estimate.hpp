@@ -36,10 +36,12 @@
 
 namespace nax::hw::sweep {
 
-// One pair by the estimator (`scanner` is reused between calls). The estimator must be
-// chip-aware or made for `chip`.
+// One pair by the estimator (`scanner` is reused between calls; `features`:
+// chip_features(chip), computed once per chip). The estimator must be chip-aware or made for
+// `chip`.
 PairResult estimate_pair(const est::Estimator& estimator, const ChipParams& chip,
-                         const ir::Graph& graph, est::GraphScanner& scanner);
+                         const est::ChipFeatures& features, const ir::Graph& graph,
+                         est::GraphScanner& scanner);
 
 // Expands and validates the config's points (as run_sweep does) and estimates every feasible
 // point with every model, in this process. Throws InputError when the estimator is not

@@ -50,20 +50,6 @@ json overrides_json(const SweepConfig& c, const Point& p) {
   return j;
 }
 
-Totals totals(const SweepRun& run, size_t p, size_t m) {
-  Totals t;
-  const size_t n = run.models.size();
-  for (size_t k = 0; k < n; ++k) {
-    if (m < n && k != m) continue;
-    const auto& r = run.results[p][k];
-    if (!r || !r->feasible) return t;
-    t.latency_ms += r->latency_ms;
-    t.energy_uj += r->energy_uj;
-  }
-  t.ok = true;
-  return t;
-}
-
 json points_json(const SweepConfig& c, const SweepRun& run) {
   const auto& pts = run.expansion.points;
   json points = json::array();
@@ -103,12 +89,9 @@ json pareto_json(const SweepConfig& c, const SweepRun& run, const std::vector<Fr
   const auto& pts = run.expansion.points;
   json pareto = json::array();
   for (const auto& f : fronts) {
-    size_t m = run.models.size();
-    for (size_t k = 0; k < run.models.size(); ++k)
-      if (run.models[k].arg == f.model) m = k;
     json entries = json::array();
     for (const auto& e : f.entries) {
-      const Totals t = totals(run, e.point, m);
+      const Totals t = totals(run, e.point, f.model_index);
       entries.push_back({{"point", e.point},
                          {"id", pts[e.point].id},
                          {"overrides", overrides_json(c, pts[e.point])},

@@ -29,14 +29,6 @@ nlohmann::json counts_json(const SweepRun& run);
 // {"mac_array.rows": 16, ...}: the point's value of every axis.
 nlohmann::json overrides_json(const SweepConfig& config, const Point& point);
 
-// Latency and energy of a point for one model (m < models) or summed over all (m == models); `ok`
-// only when every model counted has a feasible result on the point.
-struct Totals {
-  bool ok = false;
-  double latency_ms = 0, energy_uj = 0;
-};
-Totals totals(const SweepRun& run, size_t point, size_t model);
-
 // One entry per point of the run's share x model, in point then model order: point, id,
 // overrides, model, then either latency_ms, energy_uj, area_mm2, cycles, mac_array_utilization,
 // vector_unit_utilization, mac_efficiency, dram_read_bytes, dram_write_bytes, or `infeasible`

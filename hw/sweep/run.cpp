@@ -163,9 +163,7 @@ PairResult simulate_pair(const ChipParams& chip, const ir::Graph& graph) {
   try {
     program = lower(graph, chip);
   } catch (const InputError& e) {
-    std::string s;
-    for (const auto& d : e.diagnostics()) s += (s.empty() ? "" : "; ") + d.str();
-    r.reason = s.empty() ? std::string(e.what()) : s;
+    r.reason = one_line(e);
     return r;
   } catch (const Error& e) {
     r.reason = e.what();

@@ -91,4 +91,10 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best;
 }
 
+std::string one_line(const InputError& e) {
+  std::string s;
+  for (const auto& d : e.diagnostics()) s += (s.empty() ? "" : "; ") + d.str();
+  return s.empty() ? std::string(e.what()) : s;
+}
+
 }  // namespace nax

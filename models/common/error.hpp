@@ -45,6 +45,10 @@ class InputError : public std::runtime_error {
   std::vector<Diagnostic> m_diags;
 };
 
+// Every diagnostic of `e` on one line, joined by "; " (what() when it has none): the reason a
+// sweep, search or advisor records for a refused chip, model or rule.
+std::string one_line(const InputError& e);
+
 // A failure that is not the user's input (I/O, internal). Exit code 1.
 class Error : public std::runtime_error {
  public:

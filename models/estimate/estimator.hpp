@@ -96,6 +96,9 @@ class Estimator {
   // Cycles of one unit in its context, on the estimator's chip / on `chip` (chip-aware).
   double predict(const UnitGeom& u, const Context& c) const { return predict(u, c, m_chip); }
   double predict(const UnitGeom& u, const Context& c, const ChipFeatures& chip) const;
+  // The same from the unit's hardware features (`f`: hw_features(u, c, chip, f)), for callers
+  // that read the features too (the sweep's traffic and energy, hw/sweep/estimate.cpp).
+  double predict_features(UnitType t, const double* f, const ChipFeatures& chip) const;
 
   // Whole network: groups `g` into units with `scanner` (reused between calls), predicts their
   // contexts and cycles on `chip` and returns the sum; `per_unit` (optional) gets each unit's
@@ -125,8 +128,6 @@ class Estimator {
   void check_chip(const std::string& chip_hash, const std::string& chip_name, bool force) const;
 
  private:
-  double predict_features(UnitType t, const double* f, const ChipFeatures& chip) const;
-
   HwForm m_form = HwForm::kRidgeTrees;
   bool m_chip_aware = false;
   ChipFeatures m_chip;

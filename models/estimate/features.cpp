@@ -279,13 +279,13 @@ void vector_layer(const LayerGeom& g, const ChipFeatures& chip, LayerCost& c) {
   c.lane_util = issues > 0 ? static_cast<double>(elems) / static_cast<double>(issues * L) : 1.0;
 }
 
+}  // namespace
+
 bool on_array(const LayerGeom& g, const ChipFeatures& chip) {
   if (g.kind == OpKind::kFullyConnected) return true;
   if (g.kind != OpKind::kConv2d) return false;
   return !(g.depthwise && chip.depthwise_on_vector);
 }
-
-}  // namespace
 
 // ------------------------------------------------------------------ unit features
 

@@ -116,6 +116,10 @@ const std::vector<std::string>& hw_feature_names();
 
 void hw_features(const UnitGeom& u, const Context& ctx, const ChipFeatures& chip, double* out);
 
+// Whether a layer runs on the MAC array of `chip` (convolutions and fully connected layers;
+// depthwise convolutions not when the chip maps them to the vector unit), else the vector unit.
+bool on_array(const LayerGeom& g, const ChipFeatures& chip);
+
 // Raw shape features (nn-Meter style).
 enum RawFeature : int {
   kRInH,

@@ -43,13 +43,6 @@ ParamSet resolved(const spec::BlockSpec& b) {
   return ps;
 }
 
-std::string error_text(const InputError& e) {
-  if (e.diagnostics().empty()) return e.what();
-  std::string s;
-  for (const auto& d : e.diagnostics()) s += (s.empty() ? "" : "; ") + d.str();
-  return s;
-}
-
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
@@ -811,7 +804,7 @@ Advice Advisor::advise(const AdviseOptions& o) {
       if (v.empty()) a.notes.emplace_back(rule, empty);
       for (auto& s : v) all.push_back(std::move(s));
     } catch (const InputError& e) {
-      a.notes.emplace_back(rule, "cannot be applied to this model: " + error_text(e));
+      a.notes.emplace_back(rule, "cannot be applied to this model: " + one_line(e));
     }
   };
   for (const auto& r : rules) {
@@ -838,8 +831,7 @@ Advice Advisor::advise(const AdviseOptions& o) {
     try {
       r.after = evaluate(s.model, s.name);
     } catch (const InputError& e) {
-      a.notes.emplace_back(s.rule,
-                           s.name + ": the modified model does not build: " + error_text(e));
+      a.notes.emplace_back(s.rule, s.name + ": the modified model does not build: " + one_line(e));
       continue;
     }
     const Metrics& b = a.baseline.metrics;
@@ -899,7 +891,7 @@ Applied Advisor::apply(const Advice& a) {
       cur_eval = ev;
       r.kept.push_back(s.name);
     } catch (const InputError& e) {
-      step.reason = "cannot be made on the combined model: " + error_text(e);
+      step.reason = "cannot be made on the combined model: " + one_line(e);
     }
     r.steps.push_back(std::move(step));
   }

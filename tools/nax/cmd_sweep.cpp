@@ -80,7 +80,7 @@ std::string num(double v) {
   return fmt::format("{}", v);
 }
 
-using sw::totals;  // hw/sweep/report.hpp
+using sw::totals;  // hw/sweep/analysis.hpp
 using sw::Totals;
 
 std::string points_csv(const sw::SweepConfig& c, const sw::SweepRun& run) {
@@ -121,12 +121,9 @@ std::string pareto_csv(const sw::SweepConfig& c, const sw::SweepRun& run,
   for (const auto& a : c.axes) out += "," + a.key;
   out += ",latency_ms,energy_uj,area_mm2\n";
   for (const auto& f : fronts) {
-    size_t m = run.models.size();
-    for (size_t k = 0; k < run.models.size(); ++k)
-      if (run.models[k].arg == f.model) m = k;
     for (const auto& e : f.entries) {
       const sw::Point& pt = run.expansion.points[e.point];
-      const Totals t = totals(run, e.point, m);
+      const Totals t = totals(run, e.point, f.model_index);
       std::string row = f.kind + "," + csv_field(f.model) + fmt::format(",{},{}", e.point, pt.id);
       for (size_t a = 0; a < c.axes.size(); ++a)
         row += "," + csv_field(c.axes[a].text(pt.value_index[a]));

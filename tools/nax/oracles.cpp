@@ -124,7 +124,7 @@ std::string joined(const std::vector<std::string>& v) {
 }
 
 // An InputError's diagnostics as one line, without the file prefix of overrides.
-std::string one_line(const InputError& e) {
+std::string chip_error_text(const InputError& e) {
   std::string s;
   for (const auto& d : e.diagnostics()) {
     std::string m = d.message;
@@ -165,7 +165,7 @@ const search::CandidateChip& ChipResolver::chip(const std::vector<std::string>& 
   try {
     e->params = overrides.empty() ? m_base : hw::load_chip(m_chip_arg, all);
   } catch (const InputError& err) {
-    e->chip.error = one_line(err);
+    e->chip.error = chip_error_text(err);
   }
   if (e->params) {
     const hw::ChipParams& c = *e->params;
@@ -229,7 +229,7 @@ search::ChipAxes chip_axes(const std::string& chip_arg,
       hw::load_chip(chip_arg, all);
       return std::string();
     } catch (const InputError& e) {
-      return one_line(e);
+      return chip_error_text(e);
     }
   };
   return a;

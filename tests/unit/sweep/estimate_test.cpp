@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hw/sweep/estimate.hpp"
+#include "hw/traces/chip_features.hpp"
 #include "models/estimate/fast_units.hpp"
 #include "models/estimate/fit.hpp"
 #include "models/model_source.hpp"
@@ -58,7 +59,8 @@ TEST_CASE("estimated traffic and energy follow the simulator's energy model", "[
     INFO(chip.name << " " << (overrides.empty() ? std::string("base") : overrides[0]));
     const PairResult sim = simulate_pair(chip, m.graph);
     REQUIRE(sim.feasible);
-    const PairResult e = estimate_pair(small_estimator(), chip, m.graph, scanner);
+    const PairResult e =
+        estimate_pair(small_estimator(), chip, hw::chip_features(chip), m.graph, scanner);
     REQUIRE(e.feasible);
     // Dynamic energy (static power x the estimated latency aside) within 15%.
     const double s = chip.energy.static_mw;
