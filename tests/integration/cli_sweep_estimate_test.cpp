@@ -2,6 +2,7 @@
 // fitted on the sweep's own chips (into a private cache) and reused by the next run, every pair
 // is estimated, the check re-simulates points and reports the error with check.csv, a repeated
 // run gives the same bytes, and bad combinations exit 2 with the reason.
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -93,5 +94,50 @@ TEST_CASE("nax sweep --estimator auto: fitted once on the sweep's chips, checked
   CHECK(r4.err.find(cfg) != std::string::npos);
   ::unsetenv("NAX_CACHE_DIR");
   for (const auto& d : {cache, a, b}) fs::remove_all(d);
+  fs::remove(cfg);
+}
+
+TEST_CASE("nax sweep --estimator auto: Ctrl-C while fitting keeps the labels and says how to go on",
+          "[integration]") {
+  const std::string cfg = tmp("int.yaml"), cache = tmp("int_cache"), out = tmp("int_out");
+  for (const auto& d : {cache, out}) fs::remove_all(d);
+  std::ofstream(cfg) << kSweep;
+  ::setenv("NAX_CACHE_DIR", cache.c_str(), 1);
+  // Far more units than the test waits for: the labelling of the first chip is under way when
+  // Ctrl-C comes (to the whole process group, the delegated `nax traces` included).
+  const pid_t pid =
+      nax::test::spawn({"sweep", "--config", cfg, "--estimator", "auto", "--fit-chips", "2",
+                        "--fit-units", "500000", "--check", "0", "--no-plots", "--out", out},
+                       "est_int", true);
+  std::string store;
+  auto labelled = [&] {
+    std::error_code ec;
+    for (const auto& d : fs::directory_iterator(cache + "/estimators", ec)) {
+      const std::string db = (d.path() / "chip0.db").string();
+      if (d.is_directory() && nax::test::count_rows(db, "units") > 0) {
+        store = db;
+        return true;
+      }
+    }
+    return false;
+  };
+  REQUIRE(nax::test::wait_until(pid, labelled));
+  ::kill(-pid, SIGINT);
+  const int code = nax::test::wait_exit(pid);
+  ::unsetenv("NAX_CACHE_DIR");
+  const std::string err = slurp("nax_it_est_int.err");
+  INFO(err);
+  CHECK(code == 130);
+  CHECK(err.find("interrupted while fitting the sweep's estimator") != std::string::npos);
+  CHECK(err.find("--estimator auto --check 0 --fit-chips 2 --fit-units 500000") !=
+        std::string::npos);
+  // The labelled units stay for the next run; no estimator was written.
+  CHECK(nax::test::count_rows(store, "units") > 0);
+  bool fitted = false;
+  for (const auto& f : fs::directory_iterator(cache + "/estimators"))
+    fitted |= f.path().extension() == ".json";
+  CHECK_FALSE(fitted);
+  for (const char* f : {"nax_it_est_int.out", "nax_it_est_int.err"}) std::remove(f);
+  for (const auto& d : {cache, out}) fs::remove_all(d);
   fs::remove(cfg);
 }

@@ -53,10 +53,14 @@ inline RunResult run_nax(const std::string& args, const std::string& tag = "run"
   return r;
 }
 
-// Starts `nax args...` (stdout, stderr to files) and returns its pid.
-inline pid_t spawn(const std::vector<std::string>& args, const std::string& tag) {
+// Starts `nax args...` (stdout, stderr to files) and returns its pid. With `own_group` the process
+// leads a new process group, so kill(-pid, SIGINT) reaches it and its children as a terminal's
+// Ctrl-C does.
+inline pid_t spawn(const std::vector<std::string>& args, const std::string& tag,
+                   bool own_group = false) {
   const pid_t pid = fork();
   if (pid == 0) {
+    if (own_group) setpgid(0, 0);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(NAX_BINARY));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
